@@ -1,0 +1,3 @@
+"""demo-runtime: a small container runtime built from separation plugins."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,193 @@
+"""demo-runtime [OPTIONS] IMAGE [COMMAND [ARGS...]]
+
+The command line is parsed by a small table-driven parser rather than argparse:
+argparse (with re, enum and gettext) costs about as much as a whole container start.
+"""
+
+import os
+import sys
+from types import SimpleNamespace
+
+from . import __version__, errors
+from .errors import ContainerError, Interrupted
+from .plugin import Option
+
+PROG = "demo-runtime"
+DEFAULT_COMMAND = ["/bin/sh"]
+
+CORE_OPTIONS = (
+    Option("--help", None, "show this help and exit", short="-h"),
+    Option("--version", None, "show the version and exit"),
+    Option("--list-plugins", None, "list the plugins in the order they run, and exit"),
+    Option("--disable", "PLUGIN", "turn a plugin off (repeatable, or comma-separated)", repeat=True),
+    Option("--plugin", "PLUGIN", "turn on an opt-in or third-party plugin (repeatable)", repeat=True),
+    Option("--env", "KEY=VALUE", "set an environment variable in the container (repeatable)", short="-e", repeat=True),
+    Option("--tty", None, "give the container a terminal (default: when stdin and stdout are one)", short="-t"),
+    Option("--no-tty", None, "never give the container a terminal", short="-T"),
+    Option("--debug", None, "show a Python traceback for internal errors"),
+)
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse(argv, table):
+    """Options (before IMAGE) into a namespace, plus the positional arguments."""
+    by_flag = {}
+    values = {}
+    for option in table:
+        by_flag[option.flag] = option
+        if option.short:
+            by_flag[option.short] = option
+        values[option.dest] = list(option.default) if option.repeat else option.default
+        if option.metavar is None:
+            values[option.dest] = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if not arg.startswith("-") or arg == "-":
+            break
+        if arg.startswith("--"):
+            flag, has_value, value = arg.partition("=")
+        else:
+            flag, value = arg[:2], arg[2:]
+            has_value = bool(value)
+        option = by_flag.get(flag)
+        if option is None:
+            raise UsageError(f"unknown option {flag}")
+        if option.metavar is None:
+            if has_value:
+                raise UsageError(f"option {flag} takes no value")
+            values[option.dest] = True
+        else:
+            if not has_value:
+                i += 1
+                if i == len(argv):
+                    raise UsageError(f"option {flag} needs a value: {option.metavar}")
+                value = argv[i]
+            if option.repeat:
+                values[option.dest].append(value)
+            else:
+                values[option.dest] = value
+        i += 1
+    return SimpleNamespace(**values), argv[i:]
+
+
+def help_text(plugin_classes):
+    def rows(options):
+        for o in options:
+            names = ", ".join(filter(None, (o.short, o.flag + (f" {o.metavar}" if o.metavar else ""))))
+            yield f"  {names:<28} {o.help}"
+
+    lines = [
+        f"usage: {PROG} [OPTIONS] IMAGE [COMMAND [ARGS...]]",
+        "",
+        "Run COMMAND (default /bin/sh) as PID 1 of a container made from the ext4 IMAGE.",
+        "The image is not modified unless --rw is given. Options go before IMAGE.",
+        "",
+        "options:",
+        *rows(CORE_OPTIONS),
+    ]
+    for cls in plugin_classes:
+        if cls.options:
+            lines += ["", f"{cls.name} plugin:", *rows(cls.options)]
+    lines += ["", "plugins, in the order they run (--list-plugins for details):"]
+    lines += ["  " + " ".join(c.name + ("" if c.default else "*") for c in plugin_classes)]
+    lines += ["  (* opt-in)", "", "exit status: the command's; 128+N if a signal N killed it; else:"]
+    lines += [f"  {code:<4} {meaning}" for code, meaning in errors.EXIT_CODES]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        return _main(argv)
+    except UsageError as e:
+        print(f"{PROG}: {e} (see --help)", file=sys.stderr)
+        return errors.USAGE
+    except ContainerError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return e.code
+    except Interrupted as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 128 + e.signum
+    except KeyboardInterrupt:
+        return 128 + 2
+    except Exception as e:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"{PROG}: {_describe(e)}" + ("" if debug else " (--debug shows a traceback)"), file=sys.stderr)
+        return errors.RUNTIME_FAILURE
+
+
+def _describe(error):
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return f"internal error: {type(error).__name__}: {error}"
+
+
+def _main(argv):
+    from . import plugins
+
+    table = CORE_OPTIONS + tuple(o for cls in plugins.ORDER for o in cls.options)
+    options, positional = parse(argv, table)
+    if options.help:
+        print(help_text(plugins.ORDER))
+        return 0
+    if options.version:
+        print(f"{PROG} {__version__}")
+        return 0
+    if options.list_plugins:
+        _list_plugins(plugins)
+        return 0
+    if not positional:
+        raise UsageError("missing IMAGE")
+    options.disable = [name for value in options.disable for name in value.split(",") if name]
+    try:
+        chosen = plugins.select(options)
+    except plugins.PluginError as e:
+        raise UsageError(str(e)) from None
+    tty = _want_tty(options)
+    env = {}
+    for item in options.env:
+        key, has_value, value = item.partition("=")
+        if not key or not has_value:
+            raise UsageError(f"--env wants KEY=VALUE, got {item!r}")
+        env[key] = value
+    if tty:
+        env["TERM"] = os.environ.get("TERM", "xterm")
+    if os.geteuid() != 0:
+        raise ContainerError(errors.NOT_ROOT, "must run as root (try: sudo demo-runtime ...)")
+
+    from .container import run
+    from .linux import Linux
+    from .plugin import Container
+
+    ctx = Container(positional[0], positional[1:] or DEFAULT_COMMAND, options, Linux(), tty=tty)
+    ctx.env.update(env)
+    return run(ctx, [cls() for cls in chosen])
+
+
+def _want_tty(options):
+    if options.no_tty:
+        return False
+    if options.tty:
+        if not os.isatty(0):
+            raise UsageError("--tty needs a terminal on stdin")
+        return True
+    return os.isatty(0) and os.isatty(1)
+
+
+def _list_plugins(plugins):
+    for cls in plugins.ORDER:
+        state = "on " if cls.default else "opt-in"
+        print(f"{cls.name:<14} {state:<6} {cls.help}")
+    for name, entry in sorted(plugins.third_party().items()):
+        print(f"{name:<14} {'extra':<6} {entry.value} (--plugin {name})")

@@ -1,0 +1,139 @@
+"""The clone/exec path: prepare, clone, set up both sides, exec, supervise, tear down."""
+
+import os
+
+import _signal as signal  # the C module: `signal` would add an enum import to every start
+
+from . import errors
+from .errors import ContainerError, Interrupted
+
+# Sent to the runtime, passed on to the container's init.
+FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+# CPython ignores these; exec would keep them ignored in the container.
+_PYTHON_IGNORES = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+def run(ctx, plugins):
+    """Run the container to completion; returns the runtime's exit status."""
+    for signum in FORWARDED:
+        signal.signal(signum, lambda signum, frame: _forward(ctx, signum))
+    prepared = []
+    try:
+        for plugin in plugins:
+            prepared.append(plugin)
+            plugin.prepare(ctx)
+        return _start(ctx, plugins)
+    finally:
+        for plugin in reversed(prepared):
+            plugin.teardown(ctx)
+
+
+def _forward(ctx, signum):
+    if ctx.pid:
+        os.kill(ctx.pid, signum)
+    else:
+        raise Interrupted(signum)
+
+
+def _start(ctx, plugins):
+    flags = 0
+    for plugin in plugins:
+        flags |= plugin.clone_flags(ctx)
+    go_read, go_write = os.pipe()  # parent -> child: setup_parent is done, go on
+    report_read, report_write = os.pipe()  # child -> parent: why it failed; EOF at exec
+    console = None
+    if ctx.tty:
+        from .console import Console
+
+        console = Console()
+    # Blocked across clone so no handler runs between clone and ctx.pid being known.
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    try:
+        pid = ctx.linux.clone(flags)
+        if pid == 0:
+            _child(ctx, plugins, go_read, report_write, console)
+        ctx.pid = pid
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+    os.close(go_read)
+    os.close(report_write)
+    try:
+        for plugin in plugins:
+            plugin.setup_parent(ctx)
+        os.write(go_write, b"go")
+        os.close(go_write)
+        go_write = None
+        if console:
+            console.receive()
+        failure = _read_all(report_read)
+        if failure:
+            code, _, message = failure.partition("\n")
+            _reap(ctx)
+            raise ContainerError(int(code), message)
+        status = console.relay(ctx.pid) if console else _wait(ctx.pid)
+        ctx.pid = 0
+        return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    finally:
+        for fd in (go_write, report_read):
+            if fd is not None:
+                os.close(fd)
+        if console:
+            console.close()
+        if ctx.pid:
+            os.kill(ctx.pid, signal.SIGKILL)
+            _reap(ctx)
+
+
+def _child(ctx, plugins, go_read, report_write, console):
+    """In the clone()d child: wait for the parent, run each plugin's setup, exec. Never returns."""
+    code = errors.RUNTIME_FAILURE
+    try:
+        ctx.linux.set_parent_death_signal(signal.SIGKILL)
+        for signum in FORWARDED + _PYTHON_IGNORES:
+            signal.signal(signum, signal.SIG_DFL)
+        # EOF instead of "go": the runtime died before we set the death signal.
+        if os.read(go_read, 2) != b"go":
+            os._exit(code)
+        for plugin in plugins:
+            plugin.setup_child(ctx)
+        if console:
+            console.attach()
+        elif not os.isatty(0):
+            # Terminal signals then reach only the runtime, which forwards them once.
+            os.setpgid(0, 0)
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+        env.update(ctx.env)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        try:
+            os.execvpe(ctx.command[0], ctx.command, env)
+        except FileNotFoundError:
+            code, message = errors.COMMAND_NOT_FOUND, f"command not found in the image: {ctx.command[0]}"
+        except OSError as e:
+            code, message = errors.COMMAND_NOT_EXECUTABLE, f"cannot execute {ctx.command[0]}: {e.strerror}"
+    except ContainerError as e:
+        code, message = e.code, str(e)
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        message = f"container setup failed:{where} {e.strerror}"
+    except BaseException as e:  # the child must never return into the parent's stack
+        message = f"container setup failed: {type(e).__name__}: {e}"
+    try:
+        os.write(report_write, f"{code}\n{message}".encode())
+    finally:
+        os._exit(code)
+
+
+def _read_all(fd):
+    chunks = []
+    while chunk := os.read(fd, 4096):
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def _wait(pid):
+    return os.waitpid(pid, 0)[1]
+
+
+def _reap(ctx):
+    _wait(ctx.pid)
+    ctx.pid = 0

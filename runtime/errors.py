@@ -1,0 +1,45 @@
+"""Errors the runtime reports to its user, each with its own exit status."""
+
+# Exit statuses of demo-runtime itself. The container's own status passes through
+# unchanged (a signal N as 128+N), so these stay away from the common small values.
+USAGE = 64
+IMAGE_NOT_EXT4 = 65
+IMAGE_MISSING = 66
+IMAGE_NOT_FILE = 67
+IMAGE_CORRUPT = 68
+NO_LOOP_DEVICE = 69
+IMAGE_BUSY = 75
+NOT_ROOT = 77
+RUNTIME_FAILURE = 125
+COMMAND_NOT_EXECUTABLE = 126
+COMMAND_NOT_FOUND = 127
+
+EXIT_CODES = (
+    (USAGE, "bad command line"),
+    (IMAGE_NOT_EXT4, "the image is not an ext2/3/4 filesystem"),
+    (IMAGE_MISSING, "the image does not exist or cannot be read"),
+    (IMAGE_NOT_FILE, "the image is not a regular file"),
+    (IMAGE_CORRUPT, "the image cannot be mounted (corrupt)"),
+    (NO_LOOP_DEVICE, "no free loop device"),
+    (IMAGE_BUSY, "the image is in use (--rw needs it alone)"),
+    (NOT_ROOT, "not run as root"),
+    (RUNTIME_FAILURE, "any other runtime failure"),
+    (COMMAND_NOT_EXECUTABLE, "the command cannot be executed"),
+    (COMMAND_NOT_FOUND, "the command is not found in the image"),
+)
+
+
+class ContainerError(Exception):
+    """A failure with a one-line message for the user and an exit status."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class Interrupted(Exception):
+    """A signal arrived before the container existed to receive it."""
+
+    def __init__(self, signum):
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum

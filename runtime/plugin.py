@@ -1,0 +1,72 @@
+"""The plugin contract and the state one container run shares between plugins.
+
+A plugin is one separation concern. The runtime calls its hooks in this order:
+
+  prepare(ctx)        parent, before clone()            e.g. attach the image to a loop device
+  clone_flags(ctx)    parent, the flags it adds to clone()   e.g. CLONE_NEWPID
+  setup_parent(ctx)   parent, after clone(), while the child waits (ctx.pid is set)
+                                                        e.g. uid maps, veth pairs, cgroups
+  setup_child(ctx)    child, before exec                e.g. mount, pivot_root, sethostname
+  teardown(ctx)       parent, on every exit path, in reverse order, for each plugin whose
+                      prepare() was entered (so it must cope with half-done work)
+
+Plugins run in the order of runtime.plugins.ORDER in every phase.
+"""
+
+# Plain classes, not dataclasses: importing dataclasses costs more than a container start.
+
+
+class Option:
+    """A command-line option a plugin contributes; `metavar=None` makes it a switch."""
+
+    def __init__(self, flag, metavar, help, short=None, repeat=False, default=None):
+        self.flag = flag
+        self.metavar = metavar
+        self.help = help
+        self.short = short
+        self.repeat = repeat
+        self.default = [] if repeat else default
+        self.dest = flag.lstrip("-").replace("-", "_")
+
+
+class Container:
+    """Everything one run knows about its container; plugins read and fill it."""
+
+    def __init__(self, image, command, options, linux, tty=False):
+        self.image = image
+        self.command = command
+        self.options = options  # the parsed command line (a types.SimpleNamespace)
+        self.linux = linux  # runtime.linux.Linux, or a test double
+        self.tty = tty
+        self.env = {}
+        self.pid = 0  # the container's init, as the runtime sees it
+        self.rootfs = None  # the assembled root, in the child, before pivot_root
+        self.loop_device = None
+
+
+class Plugin:
+    name = ""
+    help = ""
+    options = ()
+    requires = ()  # names of plugins that must run too
+    default = True  # on unless disabled; opt-in plugins say False
+
+    @classmethod
+    def wanted(cls, options):
+        """Whether the command line turns this plugin on (for opt-in plugins)."""
+        return cls.default
+
+    def prepare(self, ctx):
+        pass
+
+    def clone_flags(self, ctx):
+        return 0
+
+    def setup_parent(self, ctx):
+        pass
+
+    def setup_child(self, ctx):
+        pass
+
+    def teardown(self, ctx):
+        pass

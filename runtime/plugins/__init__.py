@@ -1,0 +1,71 @@
+"""The built-in plugins and the one order they run in.
+
+Filesystem first: the root is assembled and entered (clean-mounts does pivot_root)
+before the namespace plugins whose child setup reads it, such as uts reading
+/etc/hostname. Plugins from other packages register under the entry-point group
+ENTRY_POINT_GROUP and run after the built-ins when named with --plugin.
+"""
+
+from .clean_mounts import CleanMounts
+from .dev import Dev
+from .ipc import IpcNamespace
+from .mount import MountNamespace
+from .mount_image import MountImage
+from .net import NetNamespace
+from .pid import PidNamespace
+from .proc import Proc
+from .sys import Sys
+from .uts import UtsNamespace
+
+ORDER = (
+    MountNamespace,
+    MountImage,
+    Proc,
+    Sys,
+    Dev,
+    CleanMounts,
+    PidNamespace,
+    IpcNamespace,
+    UtsNamespace,
+    NetNamespace,
+)
+ENTRY_POINT_GROUP = "demo_runtime.plugins"
+BUILTIN = {cls.name: cls for cls in ORDER}
+
+
+class PluginError(Exception):
+    pass
+
+
+def third_party():
+    """Plugins installed by other packages: {name: entry point}. Slow; called only on demand."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _load(name):
+    entry = third_party().get(name)
+    if entry is None:
+        known = ", ".join(BUILTIN)
+        raise PluginError(f"unknown plugin {name!r} (built-in: {known}; see --list-plugins)")
+    cls = entry.load()
+    cls.name = cls.name or name
+    return cls
+
+
+def select(options):
+    """The plugin classes to run, in order: wanted built-ins, then --plugin extras, minus --disable."""
+    disabled = set(options.disable)
+    for name in disabled - set(BUILTIN) - set(options.plugin):
+        raise PluginError(f"cannot disable unknown plugin {name!r}")
+    added = [n for n in options.plugin if n not in BUILTIN]
+    chosen = [c for c in ORDER if c.name in options.plugin or c.wanted(options)]
+    chosen += [_load(n) for n in added]
+    chosen = [c for c in chosen if c.name not in disabled]
+    names = {c.name for c in chosen}
+    for cls in chosen:
+        for needed in cls.requires:
+            if needed not in names:
+                raise PluginError(f"plugin {cls.name!r} needs plugin {needed!r}, which is disabled")
+    return chosen

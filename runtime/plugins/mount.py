@@ -1,0 +1,15 @@
+from ..linux import CLONE_NEWNS, MS_REC, MS_SLAVE
+from ..plugin import Plugin
+
+
+class MountNamespace(Plugin):
+    name = "mount"
+    help = "own mount namespace; host mounts reach it as slaves, nothing flows back"
+
+    def clone_flags(self, ctx):
+        return CLONE_NEWNS
+
+    def setup_child(self, ctx):
+        # A new namespace copies the host's propagation: shared mounts would carry our
+        # mounts back to the host. Slave keeps host -> container, cuts container -> host.
+        ctx.linux.mount(None, "/", None, MS_REC | MS_SLAVE)

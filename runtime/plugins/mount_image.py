@@ -1,0 +1,90 @@
+import errno
+import fcntl
+import os
+import stat
+
+from .. import errors
+from ..errors import ContainerError
+from ..linux import MS_NOSUID, MS_RDONLY, NoFreeLoopDevice
+from ..plugin import Option, Plugin
+
+# Where the root is assembled, inside the container's own mount namespace only: a
+# tmpfs mounted over it there hides nothing and leaves nothing on the host.
+STAGING = "/tmp"
+_EXT_MAGIC = b"\x53\xef"  # s_magic, little-endian, at byte 0x38 of the superblock at 1024
+
+
+class MountImage(Plugin):
+    name = "mount-image"
+    help = "the image through a self-freeing loop device; read-only under a tmpfs overlay unless --rw"
+    options = (Option("--rw", None, "write through to the image file (exclusive: one such container at a time)"),)
+    requires = ("mount",)
+
+    def __init__(self):
+        self.image_fd = None
+        self.loop_fd = None
+
+    def prepare(self, ctx):
+        path = ctx.image
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as e:
+            raise ContainerError(errors.IMAGE_MISSING, f"image {path}: {e.strerror}") from None
+        if not stat.S_ISREG(mode):
+            raise ContainerError(errors.IMAGE_NOT_FILE, f"image {path} is not a regular file")
+        rw = ctx.options.rw
+        try:
+            self.image_fd = os.open(path, os.O_RDWR if rw else os.O_RDONLY)
+        except OSError as e:
+            raise ContainerError(errors.IMAGE_MISSING, f"image {path}: {e.strerror}") from None
+        if os.pread(self.image_fd, 2, 1024 + 0x38) != _EXT_MAGIC:
+            raise ContainerError(errors.IMAGE_NOT_EXT4, f"image {path} is not an ext2/3/4 filesystem")
+        try:
+            # Readers share the image; a writer needs it alone. The loop device keeps
+            # this open file, so the lock lasts exactly as long as the device is bound.
+            fcntl.flock(self.image_fd, (fcntl.LOCK_EX if rw else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ContainerError(
+                errors.IMAGE_BUSY,
+                f"image {path} is in use by a container started with --rw"
+                if not rw
+                else f"image {path} is in use: --rw needs it exclusively",
+            ) from None
+        try:
+            self.loop_fd, ctx.loop_device = ctx.linux.attach_loop(self.image_fd, read_only=not rw, name=path)
+        except NoFreeLoopDevice as e:
+            raise ContainerError(errors.NO_LOOP_DEVICE, str(e.strerror)) from None
+
+    def setup_child(self, ctx):
+        linux = ctx.linux
+        linux.mount("tmpfs", STAGING, "tmpfs", MS_NOSUID, "mode=0755")
+        root = f"{STAGING}/root"
+        linux.mkdir(root)
+        if ctx.options.rw:
+            self._mount_ext4(ctx, root, 0, "")
+        else:
+            lower, upper, work = f"{STAGING}/image", f"{STAGING}/upper", f"{STAGING}/work"
+            for path in (lower, upper, work):
+                linux.mkdir(path)
+            # noload: never replay a journal, since the device is read-only.
+            self._mount_ext4(ctx, lower, MS_RDONLY, "noload")
+            linux.mount("overlay", root, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
+        ctx.rootfs = root
+
+    def _mount_ext4(self, ctx, target, flags, data):
+        try:
+            ctx.linux.mount(ctx.loop_device, target, "ext4", flags, data)
+        except OSError as e:
+            if e.errno in (errno.EUCLEAN, errno.EINVAL, errno.EIO, errno.EBADMSG):
+                raise ContainerError(
+                    errors.IMAGE_CORRUPT, f"image {ctx.image} cannot be mounted: {e.strerror} (corrupt filesystem?)"
+                ) from None
+            raise
+
+    def teardown(self, ctx):
+        # Closing the last reference frees the loop device (LO_FLAGS_AUTOCLEAR); the
+        # mounts that hold it die with the container's mount namespace.
+        for fd in (self.loop_fd, self.image_fd):
+            if fd is not None:
+                os.close(fd)
+        self.loop_fd = self.image_fd = None
