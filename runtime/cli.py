@@ -170,7 +170,7 @@ def _main(argv):
             raise UsageError(f"--env wants KEY=VALUE, got {item!r}")
         env[key] = value
     if tty:
-        env["TERM"] = os.environ.get("TERM", "xterm")
+        env.setdefault("TERM", os.environ.get("TERM", "xterm"))
     if os.geteuid() != 0:
         raise ContainerError(errors.NOT_ROOT, "must run as root (try: sudo demo-runtime ...)")
 

@@ -105,7 +105,7 @@ def _child(ctx, plugins, go_read, report_write, console):
         env.update(ctx.env)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         try:
-            os.execvpe(ctx.command[0], ctx.command, env)
+            _exec(ctx.command, env)
         except FileNotFoundError:
             code, message = errors.COMMAND_NOT_FOUND, f"command not found in the image: {ctx.command[0]}"
         except OSError as e:
@@ -121,6 +121,23 @@ def _child(ctx, plugins, go_read, report_write, console):
         os.write(report_write, f"{code}\n{message}".encode())
     finally:
         os._exit(code)
+
+
+def _exec(command, env):
+    """execvpe(), searching the container's PATH. (os.execvpe imports `warnings`,
+    which is no longer on disk once we have pivoted into the image.)"""
+    name = command[0]
+    if "/" in name:
+        os.execve(name, command, env)
+    first_error = None
+    for directory in env["PATH"].split(":"):
+        try:
+            os.execve(f"{directory}/{name}", command, env)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError as e:
+            first_error = first_error or e
+    raise first_error or FileNotFoundError(name)
 
 
 def _read_all(fd):

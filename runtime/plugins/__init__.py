@@ -48,7 +48,7 @@ def _load(name):
     entry = third_party().get(name)
     if entry is None:
         known = ", ".join(BUILTIN)
-        raise PluginError(f"unknown plugin {name!r} (built-in: {known}; see --list-plugins)")
+        raise PluginError(f"unknown plugin {name!r} (built-in: {known})")
     cls = entry.load()
     cls.name = cls.name or name
     return cls

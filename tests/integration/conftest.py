@@ -1,0 +1,133 @@
+"""Fixtures for the container tests: the target machine, the runtime on it, and the
+check that every test leaves that machine as it found it."""
+
+import time
+
+import pytest
+
+from . import report
+from .containers import Runtime
+from .targets import add_options, select_target
+
+
+def pytest_addoption(parser):
+    add_options(parser)
+
+
+def pytest_configure(config):
+    report.pytest_configure(config)
+
+
+def pytest_report_header(config):
+    target = select_target(config)
+    return [f"demo-runtime target: {target.name}: {target.reason}"]
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig):
+    return select_target(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def host(target):
+    """The machine the runtime runs on (commands as root)."""
+    return target.host
+
+
+@pytest.fixture(scope="session")
+def runtime(target):
+    found = target.host.run("test -f %s", target.image)
+    if found.rc != 0:
+        pytest.fail(f"no image at {target.image} on {target.name}: build it with testcontainer/build.sh")
+    return Runtime(target)
+
+
+@pytest.fixture(scope="session")
+def container(runtime):
+    """testinfra host: each command runs in a new container with default options."""
+    return runtime.container()
+
+
+@pytest.fixture(scope="session")
+def workdir(host):
+    """A scratch directory on the target for variant images and listeners."""
+    path = host.check_output("mktemp -d /tmp/demo-runtime-tests.XXXXXX")
+    yield path
+    host.run("rm -rf %s", path)
+
+
+@pytest.fixture
+def variant_image(host, runtime, workdir):
+    """Copy the test image under a new name, optionally without some files (debugfs: no mount, no root needed)."""
+
+    def make(name, remove=()):
+        path = f"{workdir}/{name}"
+        host.check_output("cp %s %s", runtime.target.image, path)
+        for inside in remove:
+            host.check_output("debugfs -w -R %s %s", f"rm {inside}", path)
+        return path
+
+    return make
+
+
+def _snapshot(host, target, workdir):
+    """What a container run could leave behind on the host, as sets of strings."""
+    out = host.check_output(
+        "echo '## loop'; losetup -n -l -O BACK-FILE 2>/dev/null;"
+        "echo '## mount'; awk '{print $5}' /proc/self/mountinfo;"
+        "echo '## tmp'; ls -A /tmp /var/tmp /run 2>/dev/null;"
+        "echo '## proc'; ps -eo stat=,args="
+    )
+    sections, current = {}, None
+    for line in out.splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line[3:], set())
+        elif line.strip():
+            current.add(line.strip())
+    ours = (target.image, workdir)
+    return {
+        "attached loop devices": {b for b in sections.get("loop", ()) if b.startswith(ours)},
+        "host mounts": sections.get("mount", set()),
+        # Names a runtime's temporary directory would have (tempfile's, ours, the seed's);
+        # other processes on a shared machine may add files of their own meanwhile.
+        "temporary directories": {
+            e
+            for e in sections.get("tmp", ())
+            if e.startswith(("tmp", "demo-runtime", "containerimage")) and not e.startswith("demo-runtime-tests.")
+        },
+        "processes": {p for p in sections.get("proc", ()) if any(o in p for o in ours) and not p.startswith("Z")},
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_residue(request, host, target, workdir):
+    """After each test: no loop device, host mount, temporary directory or process it left."""
+    before = _snapshot(host, target, workdir)
+    yield
+    deadline = time.monotonic() + 5  # autoclear and reaping can trail the exit slightly
+    while True:
+        after = _snapshot(host, target, workdir)
+        left = {kind: sorted(after[kind] - before[kind]) for kind in after if after[kind] - before[kind]}
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert not left, f"left behind on {target.name}: {left}"
+
+
+@pytest.fixture
+def listener(host, workdir):
+    """A TCP service on the target host's 127.0.0.1: yields its port, stops it after."""
+    port_file = f"{workdir}/port"
+    script = (
+        "import socket,time;s=socket.socket();s.bind(('127.0.0.1',0));s.listen(8);"
+        f"open({port_file!r},'w').write(str(s.getsockname()[1]));"
+        "[c.close() for c in iter(lambda: s.accept()[0], None)]"
+    )
+    pid = host.check_output("python3 -c %s >/dev/null 2>&1 & echo $!", script)
+    for _ in range(100):
+        if host.run("test -s %s", port_file).rc == 0:
+            break
+        time.sleep(0.05)
+    port = int(host.check_output("cat %s", port_file))
+    yield port
+    host.run("kill %s; rm -f %s", pid, port_file)

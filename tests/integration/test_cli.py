@@ -1,0 +1,29 @@
+import pytest
+
+pytestmark = pytest.mark.property("cli")
+
+
+def test_help_explains_every_option_and_exit_status(runtime, host):
+    out = host.run(f"{runtime.target.runtime} --help")
+    assert out.rc == 0
+    for word in ("usage: demo-runtime", "--hostname", "--rw", "--disable", "--plugin", "--env", "--tty", "127"):
+        assert word in out.stdout
+
+
+def test_seed_usage_runs_a_command(runtime):
+    out = runtime.run("/bin/echo", "seed", "usage")
+    assert (out.rc, out.stdout) == (0, "seed usage\n")
+
+
+def test_python_dash_m_runtime(runtime, host):
+    # The interpreter the console script runs with: its #! line.
+    python = host.check_output("head -1 $(command -v %s)", runtime.target.runtime.split()[0])[2:]
+    out = host.run("%s -m runtime %s /bin/echo ok", python, runtime.target.image)
+    assert (out.rc, out.stdout) == (0, "ok\n")
+
+
+def test_list_plugins_in_order(runtime, host):
+    out = host.check_output(f"{runtime.target.runtime} --list-plugins")
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names[:6] == ["mount", "mount-image", "proc", "sys", "dev", "clean-mounts"]
+    assert {"pid", "ipc", "uts", "net"} <= set(names)

@@ -1,0 +1,67 @@
+"""Bad input: one clear line on stderr, its own exit status, no traceback, nothing left behind
+(the autouse no_residue fixture checks the last part after every test)."""
+
+import pytest
+
+pytestmark = pytest.mark.property("errors")
+
+
+def assert_clean_failure(out, code, words):
+    assert out.rc == code, (out.rc, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("demo-runtime: ") and words in lines[0], lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_image(runtime, workdir):
+    assert_clean_failure(runtime.run("true", image=f"{workdir}/nothing.img"), 66, "No such file")
+
+
+def test_image_is_a_directory(runtime, workdir):
+    assert_clean_failure(runtime.run("true", image=workdir), 67, "not a regular file")
+
+
+def test_image_is_not_ext4(runtime, host, workdir):
+    host.check_output("head -c 1048576 /dev/urandom > %s/random.img", workdir)
+    assert_clean_failure(runtime.run("true", image=f"{workdir}/random.img"), 65, "not an ext2/3/4 filesystem")
+
+
+def test_image_is_corrupt(runtime, host, variant_image):
+    image = variant_image("corrupt.img")
+    # Zero the superblock's counts and geometry but keep its magic number.
+    host.check_output("dd if=/dev/zero of=%s bs=1 seek=1024 count=56 conv=notrunc 2>/dev/null", image)
+    assert_clean_failure(runtime.run("true", image=image), 68, "cannot be mounted")
+
+
+def test_not_root(runtime, host):
+    line = runtime.line("true")
+    out = host.run(f"setpriv --reuid=65534 --regid=65534 --clear-groups {line}")
+    assert_clean_failure(out, 77, "must run as root")
+
+
+def test_no_free_loop_device(runtime, host):
+    # A private mount namespace where loop-control hands out nothing.
+    line = runtime.line("true")
+    out = host.run(f"unshare -m sh -c 'mount --bind /dev/null /dev/loop-control && exec {line}'")
+    assert_clean_failure(out, 69, "loop device")
+
+
+def test_command_not_found(runtime):
+    assert_clean_failure(runtime.run("no-such-command"), 127, "command not found")
+
+
+def test_command_not_executable(runtime):
+    assert_clean_failure(runtime.run("/etc/hostname"), 126, "cannot execute")
+
+
+def test_unknown_option(runtime):
+    assert_clean_failure(runtime.run("true", options=("--no-such-option",)), 64, "unknown option")
+
+
+def test_unknown_plugin(runtime):
+    assert_clean_failure(runtime.run("true", options=("--disable", "warp-drive")), 64, "unknown plugin")
+
+
+def test_required_plugin_disabled(runtime):
+    assert_clean_failure(runtime.run("true", options=("--disable", "mount-image")), 64, "needs plugin")

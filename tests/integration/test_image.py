@@ -1,0 +1,48 @@
+import pytest
+
+pytestmark = pytest.mark.property("image")
+
+
+def sha(host, path):
+    return host.check_output("sha256sum %s", path).split()[0]
+
+
+def test_writes_never_reach_the_image(runtime, host):
+    before = sha(host, runtime.target.image)
+    out = runtime.sh("echo scribble > /etc/scribble && rm -f /etc/hostname && mkdir /root/new && cat /etc/scribble")
+    assert out.stdout.strip() == "scribble"
+    assert runtime.sh("test -e /etc/scribble || echo fresh").stdout.strip() == "fresh"
+    assert sha(host, runtime.target.image) == before
+
+
+def test_rw_writes_through(runtime, variant_image):
+    image = variant_image("rw.img")
+    assert runtime.sh("echo kept > /root/kept", options=("--rw",), image=image).rc == 0
+    assert runtime.run("cat", "/root/kept", image=image).stdout == "kept\n"
+
+
+def test_rw_is_exclusive(runtime, host, variant_image, workdir):
+    image = variant_image("exclusive.img")
+    writer = runtime.line("sh", "-c", "echo up; sleep 2", options=("--rw",), image=image)
+    second = runtime.line("true", options=("--rw",), image=image)
+    reader = runtime.line("true", image=image)
+    log = f"{workdir}/writer.log"
+    out = host.check_output(
+        f"{writer} >{log} & w=$!; until grep -q up {log}; do sleep 0.05; done; "
+        f"{second} 2>&1; echo second=$?; {reader} 2>&1; echo reader=$?; wait $w; echo writer=$?"
+    )
+    assert "second=75" in out and "reader=75" in out and "writer=0" in out
+    assert "needs it exclusively" in out
+
+
+def test_parallel_starts_all_succeed(runtime, host):
+    argv = runtime.line("sh", "-c", "sleep 0.5; echo ok")
+    out = host.check_output(f"for i in 1 2 3 4 5 6 7 8; do {argv} & done; wait")
+    assert out.split() == ["ok"] * 8
+
+
+def test_each_container_gets_its_own_loop_device(runtime, host):
+    argv = runtime.line("sleep", "1")
+    out = host.check_output(f"{argv} & {argv} & sleep 0.5; losetup -n -l -O NAME,BACK-FILE; wait")
+    devices = [line.split()[0] for line in out.splitlines() if runtime.target.image in line]
+    assert len(devices) == 2 and len(set(devices)) == 2

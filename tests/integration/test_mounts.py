@@ -1,0 +1,76 @@
+import pytest
+
+pytestmark = pytest.mark.property("mount")
+
+CONTAINER_MOUNTS = {
+    "/",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/dev/pts",
+    "/dev/shm",
+    *(f"/dev/{name}" for name in ("null", "zero", "full", "random", "urandom", "tty")),
+}
+DEV_ENTRIES = {"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "fd", "stdin", "stdout", "stderr"}
+
+
+def mount_points(text):
+    return {line.split()[4] for line in text.splitlines()}
+
+
+def test_only_the_containers_own_mounts_are_visible(container):
+    assert mount_points(container.check_output("cat /proc/self/mountinfo")) == CONTAINER_MOUNTS
+
+
+def test_root_is_the_image_overlay_not_a_chroot(container):
+    root = [line for line in container.check_output("cat /proc/self/mountinfo").splitlines() if line.split()[4] == "/"]
+    assert root[0].split(" - ")[1].startswith("overlay")
+    # Through a chroot, the process root and the mount namespace's root would differ.
+    assert container.check_output("stat -c %i /") == container.check_output("stat -c %i /proc/1/root/")
+
+
+def host_only_file(host, runtime):
+    """A file on the host that the image does not have: the runtime's own executable."""
+    return host.check_output("readlink -f $(command -v %s)", runtime.target.runtime.split()[0])
+
+
+def test_host_files_unreachable(container, host, runtime):
+    marker = host_only_file(host, runtime)
+    for path in (marker, f"/proc/1/root{marker}", f"/../..{marker}"):
+        assert not container.file(path).exists, path
+
+
+def test_mount_inside_does_not_reach_host(runtime, host):
+    out = runtime.sh("mkdir -p /mnt/inside-only && mount -t tmpfs inside-only /mnt/inside-only && echo mounted")
+    assert out.stdout.strip() == "mounted", out.stderr
+    assert "inside-only" not in host.check_output("cat /proc/self/mountinfo")
+
+
+def test_dev_is_minimal(container):
+    assert set(container.check_output("ls -A /dev").split()) == DEV_ENTRIES
+    assert container.check_output("head -c 4 /dev/zero | od -An -tx1").split() == ["00"] * 4
+    assert container.run("echo x > /dev/full").rc != 0
+    assert container.run("echo x > /dev/null").rc == 0
+    assert container.file("/dev/ptmx").linked_to == "/dev/pts/ptmx"
+
+
+def test_dev_pts_is_a_private_instance(container):
+    line = [row for row in container.check_output("cat /proc/self/mountinfo").splitlines() if row.split()[4] == "/dev/pts"]
+    assert "ptmxmode=666" in line[0]
+    assert container.check_output("ls /dev/pts") == "ptmx"
+
+
+def test_sys_is_read_only(container):
+    assert container.run("touch /sys/kernel/probe").rc != 0
+    line = [row for row in container.check_output("cat /proc/self/mountinfo").splitlines() if row.split()[4] == "/sys"]
+    assert line[0].split()[5].startswith("ro")
+
+
+def test_proc_belongs_to_the_container(runtime):
+    assert runtime.run("cat", "/proc/1/comm").stdout == "cat\n"
+
+
+def test_without_clean_mounts_the_host_root_shows(runtime, host):
+    # The control for the test above: skip pivot_root and the host is right there.
+    out = runtime.sh(f"test -e {host_only_file(host, runtime)} && echo host", options=("--disable", "clean-mounts"))
+    assert out.stdout.strip() == "host"

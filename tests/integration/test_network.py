@@ -1,0 +1,26 @@
+import pytest
+
+pytestmark = pytest.mark.property("net")
+
+
+def test_only_loopback_and_it_is_up(container):
+    assert container.check_output("ls /sys/class/net") == "lo"
+    link = container.check_output("ip -o link show lo")
+    assert "UP" in link.split("<")[1].split(">")[0].split(",")
+
+
+def test_loopback_works_inside(container):
+    out = container.run("nc -l -p 8123 -e echo pong & sleep 0.2; nc 127.0.0.1 8123 </dev/null")
+    assert out.stdout.strip() == "pong"
+
+
+def test_host_loopback_service_unreachable(runtime, host, listener):
+    # The control: the listener answers on the host itself.
+    assert host.run("python3 -c %s", f"import socket; socket.create_connection(('127.0.0.1', {listener}), 2)").rc == 0
+    out = runtime.sh(f"nc -w 2 127.0.0.1 {listener} </dev/null && echo connected")
+    assert "connected" not in out.stdout
+
+
+def test_without_the_net_plugin_host_loopback_reachable(runtime, listener):
+    out = runtime.sh(f"nc -w 2 127.0.0.1 {listener} </dev/null && echo connected", options=("--disable", "net"))
+    assert "connected" in out.stdout

@@ -1,0 +1,61 @@
+"""With a terminal, the runtime behaves like `docker run -it`: a pty inside, job control,
+Ctrl-C for the foreground job, the window size followed."""
+
+import pexpect
+import pytest
+
+pytestmark = pytest.mark.property("terminal")
+PROMPT = "PROMPT> "
+
+
+@pytest.fixture
+def shell(runtime):
+    options = ("-e", f"PS1={PROMPT}")
+    argv = runtime.target.interactive(runtime.argv("/bin/sh", options=options))
+    child = pexpect.spawn(argv[0], argv[1:], dimensions=(30, 90), timeout=15, encoding="utf-8")
+    child.expect_exact(PROMPT)
+    yield child
+    if child.isalive():
+        child.terminate(force=True)
+
+
+def say(shell, line):
+    """Run a line at the prompt; its output. An end marker, not the prompt, delimits it:
+    busybox's line editor may redraw the prompt (after SIGWINCH, for one)."""
+    shell.sendline(f"{line}; echo E''OT")
+    shell.expect_exact("\r\nEOT\r\n")
+    return shell.before.rsplit("E''OT\r\n", 1)[-1].replace("\r\n", "\n").strip()
+
+
+def test_a_private_pty_is_the_controlling_terminal(shell):
+    assert say(shell, "tty") == "/dev/pts/0"
+    assert say(shell, "ls /dev/pts").split() == ["0", "ptmx"]
+
+
+def test_window_size_follows_the_terminal(shell):
+    assert say(shell, "stty size") == "30 90"
+    shell.setwinsize(40, 120)
+    assert say(shell, "sleep 0.2; stty size") == "40 120"
+
+
+def test_ctrl_c_interrupts_the_foreground_job_not_the_container(shell):
+    # The quotes keep the typed line from matching what the job prints once it runs.
+    shell.sendline("echo sleep''ing; sleep 30; echo after-sleep")
+    shell.expect_exact("sleeping\r\n")
+    shell.sendintr()
+    shell.expect_exact(PROMPT)
+    assert "after-sleep" not in shell.before
+    assert say(shell, "echo still-here") == "still-here"
+
+
+def test_job_control(shell):
+    say(shell, "sleep 60 & true")
+    assert "sleep 60" in say(shell, "jobs")
+    say(shell, "kill %1")
+
+
+def test_exit_status_of_the_shell(shell):
+    shell.sendline("exit 5")
+    shell.expect(pexpect.EOF)
+    shell.close()
+    assert shell.exitstatus == 5
