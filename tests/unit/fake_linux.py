@@ -1,0 +1,72 @@
+"""A recording double of runtime.linux.Linux: plugins run against it without root."""
+
+import errno
+import os
+
+
+class FakeLinux:
+    def __init__(self, files=None, fail=None):
+        self.calls = []
+        self.files = dict(files or {})  # path -> contents, for read_file
+        self.fail = dict(fail or {})  # method name -> OSError to raise
+        self.next_pid = 4242
+
+    def _record(self, name, *args):
+        self.calls.append((name, *args))
+        if name in self.fail:
+            raise self.fail[name]
+
+    def clone(self, flags):
+        self._record("clone", flags)
+        return self.next_pid
+
+    def unshare(self, flags):
+        self._record("unshare", flags)
+
+    def setns(self, fd, nstype=0):
+        self._record("setns", fd, nstype)
+
+    def set_parent_death_signal(self, signum):
+        self._record("set_parent_death_signal", signum)
+
+    def sethostname(self, name):
+        self._record("sethostname", name)
+
+    def mount(self, source, target, fstype=None, flags=0, data=None):
+        self._record("mount", source, target, fstype, flags, data)
+
+    def umount(self, target, flags=0):
+        self._record("umount", target, flags)
+
+    def pivot_root(self, new_root, put_old):
+        self._record("pivot_root", new_root, put_old)
+
+    def mkdir(self, path, mode=0o755):
+        self._record("mkdir", path)
+
+    def create_file(self, path, mode=0o644):
+        self._record("create_file", path)
+
+    def symlink(self, target, path):
+        self._record("symlink", target, path)
+
+    def chdir(self, path):
+        self._record("chdir", path)
+
+    def read_file(self, path, limit=4096):
+        self.calls.append(("read_file", path))
+        return self.files.get(path)
+
+    def attach_loop(self, file_fd, read_only, name=""):
+        self._record("attach_loop", read_only, name)
+        return os.open(os.devnull, os.O_RDONLY), "/dev/loop7"  # a real fd: teardown closes it
+
+    def set_link_up(self, ifname):
+        self._record("set_link_up", ifname)
+
+    def named(self, name):
+        return [call[1:] for call in self.calls if call[0] == name]
+
+
+def busy():
+    return OSError(errno.EBUSY, "Device or resource busy")

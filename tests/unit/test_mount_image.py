@@ -1,0 +1,81 @@
+"""The image checks in the parent, on real files, with the loop device faked."""
+
+import os
+
+import pytest
+
+from runtime import errors
+from runtime.errors import ContainerError
+from runtime.linux import NoFreeLoopDevice
+from runtime.plugin import Container
+from runtime.plugins.mount_image import MountImage
+
+from .fake_linux import FakeLinux
+from .test_plugins import options
+
+
+def ext4_like(path):
+    with open(path, "wb") as f:
+        f.write(b"\0" * (1024 + 0x38) + b"\x53\xef" + b"\0" * 4096)
+    return str(path)
+
+
+def prepare(image, fake=None, **option_values):
+    plugin = MountImage()
+    ctx = Container(str(image), ["true"], options(**option_values), fake or FakeLinux())
+    try:
+        plugin.prepare(ctx)
+    finally:
+        state = (plugin.image_fd, plugin.loop_fd)
+        plugin.teardown(ctx)
+    return ctx, state
+
+
+@pytest.mark.parametrize(
+    "make, code",
+    [
+        (lambda p: p / "missing.img", errors.IMAGE_MISSING),
+        (lambda p: p, errors.IMAGE_NOT_FILE),
+        (lambda p: (p / "zero.img").write_bytes(b"\0" * 4096) and p / "zero.img", errors.IMAGE_NOT_EXT4),
+        (lambda p: (p / "short.img").write_bytes(b"x") and p / "short.img", errors.IMAGE_NOT_EXT4),
+    ],
+)
+def test_bad_images(tmp_path, make, code):
+    with pytest.raises(ContainerError) as raised:
+        prepare(make(tmp_path))
+    assert raised.value.code == code
+
+
+def test_good_image_attaches_read_only_by_default(tmp_path):
+    fake = FakeLinux()
+    ctx, _ = prepare(ext4_like(tmp_path / "ok.img"), fake)
+    assert fake.named("attach_loop") == [(True, ctx.image)]
+    assert ctx.loop_device == "/dev/loop7"
+
+
+def test_no_loop_device(tmp_path):
+    fake = FakeLinux(fail={"attach_loop": NoFreeLoopDevice(16, "no free loop device: busy")})
+    with pytest.raises(ContainerError) as raised:
+        prepare(ext4_like(tmp_path / "ok.img"), fake)
+    assert raised.value.code == errors.NO_LOOP_DEVICE
+
+
+def test_a_writer_excludes_others_and_is_excluded(tmp_path):
+    image = ext4_like(tmp_path / "ok.img")
+    holder = MountImage()
+    holder_ctx = Container(image, ["true"], options(rw=True), FakeLinux())
+    holder.prepare(holder_ctx)
+    try:
+        for rw in (True, False):
+            with pytest.raises(ContainerError) as raised:
+                prepare(image, rw=rw)
+            assert raised.value.code == errors.IMAGE_BUSY
+    finally:
+        holder.teardown(holder_ctx)
+    prepare(image, rw=True)  # free again
+
+
+def test_teardown_closes_what_prepare_opened(tmp_path):
+    _, (image_fd, _) = prepare(ext4_like(tmp_path / "ok.img"))
+    with pytest.raises(OSError):
+        os.fstat(image_fd)
