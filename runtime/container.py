@@ -15,8 +15,7 @@ _PYTHON_IGNORES = (signal.SIGPIPE, signal.SIGXFSZ)
 
 def run(ctx, plugins):
     """Run the container to completion; returns the runtime's exit status."""
-    for signum in FORWARDED:
-        signal.signal(signum, lambda signum, frame: _forward(ctx, signum))
+    previous = {s: signal.signal(s, lambda signum, frame: _forward(ctx, signum)) for s in FORWARDED}
     prepared = []
     try:
         for plugin in plugins:
@@ -26,6 +25,8 @@ def run(ctx, plugins):
     finally:
         for plugin in reversed(prepared):
             plugin.teardown(ctx)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _forward(ctx, signum):
