@@ -21,12 +21,29 @@ def run(ctx, plugins):
         for plugin in plugins:
             prepared.append(plugin)
             plugin.prepare(ctx)
-        return _start(ctx, plugins)
+        status = _start(ctx, plugins)
+    except BaseException:
+        _teardown(ctx, prepared)  # the failure that got us here is the one to report
+        raise
+    else:
+        failure = _teardown(ctx, prepared)
+        if failure:
+            raise failure
+        return status
     finally:
-        for plugin in reversed(prepared):
-            plugin.teardown(ctx)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _teardown(ctx, prepared):
+    """Every plugin's teardown, even after one fails; returns the first failure."""
+    first = None
+    for plugin in reversed(prepared):
+        try:
+            plugin.teardown(ctx)
+        except Exception as e:
+            first = first or e
+    return first
 
 
 def _forward(ctx, signum):

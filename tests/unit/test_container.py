@@ -46,3 +46,19 @@ def test_failed_clone_tears_everything_down():
         container.run(Container("img", ["true"], options(), fake), plugins)
     assert fake.named("clone") == [(5,)]
     assert log[-2:] == [("b", "teardown"), ("a", "teardown")]
+
+
+def test_a_failing_teardown_does_not_stop_the_others():
+    log = []
+
+    class Broken(Plugin):
+        name = "broken"
+
+        def teardown(self, ctx):
+            log.append("broken")
+            raise OSError(errno.EIO, "teardown failed")
+
+    fake = FakeLinux(fail={"clone": OSError(errno.EPERM, "Operation not permitted")})
+    with pytest.raises(OSError, match="Operation not permitted"):
+        container.run(Container("img", ["true"], options(), fake), [recording("a", log), Broken()])
+    assert log == [("a", "prepare"), ("a", "clone_flags"), "broken", ("a", "teardown")]
