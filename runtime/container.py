@@ -17,10 +17,13 @@ def run(ctx, plugins):
     """Run the container to completion; returns the runtime's exit status."""
     previous = {s: signal.signal(s, lambda signum, frame: _forward(ctx, signum)) for s in FORWARDED}
     prepared = []
+    janitor = None
     try:
         for plugin in plugins:
             prepared.append(plugin)
             plugin.prepare(ctx)
+        if any(p.teardown_after_sigkill for p in plugins):
+            janitor = _Janitor(ctx, plugins)
         status = _start(ctx, plugins)
     except BaseException:
         _teardown(ctx, prepared)  # the failure that got us here is the one to report
@@ -31,6 +34,8 @@ def run(ctx, plugins):
             raise failure
         return status
     finally:
+        if janitor:
+            janitor.dismiss()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -44,6 +49,37 @@ def _teardown(ctx, prepared):
         except Exception as e:
             first = first or e
     return first
+
+
+class _Janitor:
+    """A forked watcher that runs the teardowns if the runtime dies without doing so.
+
+    Only SIGKILL gets there (every other exit path runs teardown itself). The kernel
+    frees mounts, loop devices, namespaces and veth pairs by itself; this is for what
+    it does not free, such as cgroup directories and firewall rules. It has the
+    plugins' state as of its fork, so such state must be created in prepare().
+    """
+
+    def __init__(self, ctx, plugins):
+        read_end, self._write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self._write_end)
+            os.setpgid(0, 0)  # not in the runtime's process group: a Ctrl-C is not for us
+            for signum in FORWARDED:
+                signal.signal(signum, signal.SIG_IGN)
+            try:
+                if os.read(read_end, 1) != b"d":  # EOF: the runtime is gone
+                    _teardown(ctx, plugins)
+            finally:
+                os._exit(0)
+        os.close(read_end)
+
+    def dismiss(self):
+        """The runtime did its own teardown: tell the janitor to leave."""
+        os.write(self._write_end, b"d")
+        os.close(self._write_end)
+        os.waitpid(self.pid, 0)
 
 
 def _forward(ctx, signum):

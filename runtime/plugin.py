@@ -10,6 +10,10 @@ A plugin is one separation concern. The runtime calls its hooks in this order:
   teardown(ctx)       parent, on every exit path, in reverse order, for each plugin whose
                       prepare() was entered (so it must cope with half-done work)
 
+A plugin whose teardown frees what the kernel does not free by itself (a cgroup
+directory, a firewall rule) sets teardown_after_sigkill: a janitor process then runs
+the teardowns if the runtime is killed outright. It knows the state that prepare() made.
+
 Plugins run in the order of runtime.plugins.ORDER in every phase.
 """
 
@@ -50,6 +54,7 @@ class Plugin:
     options = ()
     requires = ()  # names of plugins that must run too
     default = True  # on unless disabled; opt-in plugins say False
+    teardown_after_sigkill = False
 
     @classmethod
     def wanted(cls, options):

@@ -1,6 +1,7 @@
 """The parent's side of the clone/exec path: hook order and teardown on failure."""
 
 import errno
+import os
 
 import pytest
 
@@ -62,3 +63,29 @@ def test_a_failing_teardown_does_not_stop_the_others():
     with pytest.raises(OSError, match="Operation not permitted"):
         container.run(Container("img", ["true"], options(), fake), [recording("a", log), Broken()])
     assert log == [("a", "prepare"), ("a", "clone_flags"), "broken", ("a", "teardown")]
+
+
+class Marker(Plugin):
+    name = "marker"
+    teardown_after_sigkill = True
+
+    def __init__(self, path):
+        self.path = path
+
+    def teardown(self, ctx):
+        with open(self.path, "a") as f:
+            f.write("torn down\n")
+
+
+def test_janitor_tears_down_when_the_runtime_vanishes(tmp_path):
+    marker = tmp_path / "marker"
+    janitor = container._Janitor(Container("img", ["true"], options(), FakeLinux()), [Marker(marker)])
+    os.close(janitor._write_end)  # what the kernel does when the runtime is SIGKILLed
+    os.waitpid(janitor.pid, 0)
+    assert marker.read_text() == "torn down\n"
+
+
+def test_dismissed_janitor_does_nothing(tmp_path):
+    marker = tmp_path / "marker"
+    container._Janitor(Container("img", ["true"], options(), FakeLinux()), [Marker(marker)]).dismiss()
+    assert not marker.exists()
