@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Set up demo-runtime on this machine: the system packages it and its tests use, a
+# virtualenv (.venv) with the runtime and the test tools, the `demo-runtime` command
+# in /usr/local/bin, and the test image testcontainer/container.img.
+# Safe to re-run. Meant for a throwaway machine or VM (see the README's VM lab).
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: sudo ./setup.sh [--offline] [--rebuild-image]
+
+  --offline        build the test image from the host's busybox instead of
+                   downloading the Alpine minirootfs (no internet needed)
+  --rebuild-image  rebuild testcontainer/container.img even if it exists
+  -h, --help       show this help
+
+Environment: PYTHON (default python3, must be 3.11 or newer).
+EOF
+}
+
+offline=0
+rebuild=0
+for arg in "$@"; do
+    case "$arg" in
+        --offline) offline=1 ;;
+        --rebuild-image) rebuild=1 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 64 ;;
+    esac
+done
+
+cd "$(dirname "$(readlink -f "$0")")"
+if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: run as root: sudo ./setup.sh" >&2
+    exit 77
+fi
+
+packages=(
+    python3 python3-venv                      # the runtime
+    e2fsprogs busybox-static fakeroot curl    # the image builder (mkfs.ext4 -d, offline busybox)
+    xz-utils file gcc libc6-dev               # ... and the static probe helper it compiles
+    libseccomp2 nftables                      # seccomp, bridge NAT
+    util-linux iproute2 procps                # tests: setpriv, ipcmk, unshare, ip, ps, pgrep
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "setup.sh: $python is older than 3.11; set PYTHON to a newer interpreter" >&2
+    exit 1
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+echo "setup.sh: installing demo-runtime and its test tools into .venv"
+.venv/bin/pip install --quiet --disable-pip-version-check '.[test]'
+ln -sf "$PWD/.venv/bin/demo-runtime" /usr/local/bin/demo-runtime
+
+image=testcontainer/container.img
+if [ "$rebuild" = 1 ] || [ ! -f "$image" ]; then
+    # build.sh needs no root: build as the invoking user when there is one, so the
+    # image and its download cache stay theirs.
+    as_user=()
+    if [ -n "${SUDO_UID:-}" ] && [ "${SUDO_UID}" != 0 ]; then
+        as_user=(setpriv --reuid="$SUDO_UID" --regid="$SUDO_GID" --init-groups)
+    fi
+    if [ "$offline" = 1 ]; then
+        "${as_user[@]}" testcontainer/build.sh --busybox -o "$image"
+    elif ! "${as_user[@]}" testcontainer/build.sh -o "$image"; then
+        echo "setup.sh: the Alpine download failed; building the offline busybox image instead"
+        "${as_user[@]}" testcontainer/build.sh --busybox -o "$image"
+    fi
+fi
+
+cat <<EOF
+
+Ready. Try:
+  sudo demo-runtime $image /bin/sh     # a shell in a container
+  sudo .venv/bin/pytest                             # the tests
+EOF
