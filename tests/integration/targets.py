@@ -1,0 +1,414 @@
+"""Where the integration tests run: the Vagrant VM, a host given with --hosts, or here.
+
+The lead's conftest calls::
+
+    from .targets import add_options, select_target
+    def pytest_addoption(parser): add_options(parser)
+    target = select_target(pytestconfig)      # once per session (cached)
+
+Selection order (``--target auto``, the default):
+
+1. ``--hosts`` given (testinfra's own option; also ``--sudo``, ``--ssh-config``,
+   ``--ssh-identity-file``, ``--ansible-inventory``, ``--connection``): that host.
+   Commands run as root there: with sudo when the login user is not root.
+2. a VM of this repository's Vagrantfile is running: that VM over ssh, with sudo.
+3. this machine, as root.
+
+``--target local`` / ``--target vagrant`` force one of the last two.
+Every choice comes with a one-line reason, printed in the session header.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Where lab/site.yml installs things on a provisioned machine.
+PROVISIONED_IMAGE = "/var/lib/demo-runtime/container.img"
+PROVISIONED_RUNTIME = "/usr/local/bin/demo-runtime"
+
+TARGET_KEY = pytest.StashKey["Target"]()
+
+
+@dataclass
+class Target:
+    name: str  # "local", "vagrant:default", "ssh://host"
+    host: "testinfra.host.Host"  # noqa: F821 - runs commands as root on the target
+    reason: str  # one line: why this target was chosen
+    image: str  # image path on the target
+    runtime: str  # command that runs the runtime on the target
+    # argv prefix giving an interactive terminal on the target (pexpect);
+    # None when the connection type has no terminal (e.g. salt, winrm).
+    tty_command: Optional[list[str]] = field(default_factory=list)
+    kind: str = "local"  # "local" | "vagrant" | "remote"
+
+    def interactive(self, argv: list[str]) -> list[str]:
+        """Full argv to spawn ``argv`` on the target with a terminal (for pexpect).
+
+        Local: argv itself. Over ssh the remote side gets one shell-quoted string,
+        so arguments with spaces survive.
+        """
+        if self.tty_command is None:
+            raise RuntimeError(f"target {self.name} offers no interactive terminal")
+        if not self.tty_command:
+            return list(argv)
+        if self.tty_command[0] == "ssh":
+            return [*self.tty_command, shlex.join(argv)]
+        return [*self.tty_command, *argv]
+
+    def run_argv(self, argv: list[str]) -> list[str]:
+        """The runtime invocation as an argv (``runtime`` may hold several words)."""
+        return [*shlex.split(self.runtime), *argv]
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("demo-runtime", "demo-runtime integration target")
+    group.addoption(
+        "--target",
+        choices=("auto", "local", "vagrant"),
+        default=os.environ.get("DEMO_RUNTIME_TARGET", "auto"),
+        help="where the container tests run: auto (default: --hosts, else a running "
+        "Vagrant VM of this repo, else here), local, or vagrant. "
+        "Env: DEMO_RUNTIME_TARGET.",
+    )
+    group.addoption(
+        "--image",
+        default=os.environ.get("DEMO_RUNTIME_IMAGE"),
+        help="container image path on the target (default: testcontainer/container.img "
+        f"locally, {PROVISIONED_IMAGE} on a VM or remote host). Env: DEMO_RUNTIME_IMAGE.",
+    )
+    group.addoption(
+        "--runtime",
+        default=os.environ.get("DEMO_RUNTIME_CMD"),
+        help="command that runs the runtime on the target (default: the demo-runtime of "
+        f"this venv locally, {PROVISIONED_RUNTIME} on a VM or remote host). "
+        "Env: DEMO_RUNTIME_CMD.",
+    )
+
+
+def select_target(config: pytest.Config) -> Target:
+    """Choose the target once per session; later calls return the same one."""
+    if TARGET_KEY in config.stash:
+        return config.stash[TARGET_KEY]
+    target = _select(config)
+    config.stash[TARGET_KEY] = target
+    return target
+
+
+def get_target(config: pytest.Config) -> Optional[Target]:
+    """The target chosen so far, or None (used by the report plugin)."""
+    return config.stash.get(TARGET_KEY, None)
+
+
+# ----------------------------------------------------------------------------
+# selection
+
+
+def _opt(config: pytest.Config, name: str, default=None):
+    try:
+        value = config.getoption(name)
+    except (ValueError, AttributeError):
+        return default
+    return default if value is None else value
+
+
+def _select(config: pytest.Config) -> Target:
+    mode = _opt(config, "target", "auto")
+    hosts = _opt(config, "hosts")
+    if hosts and mode != "auto":
+        _exit(f"--hosts and --target {mode} contradict each other: give one of them")
+    if hosts:
+        return _remote_target(config, hosts)
+    if mode == "local":
+        return _local_target(config, "--target local")
+    vm, why_not = _running_vagrant_vm(REPO_ROOT)
+    if vm is not None:
+        return _vagrant_target(config, vm)
+    if mode == "vagrant":
+        _exit(
+            f"--target vagrant, but {why_not}. Start it first: `vagrant up` "
+            "(see README, 'The VM lab')."
+        )
+    return _local_target(config, f"no --hosts and {why_not}")
+
+
+def _exit(msg: str) -> None:
+    pytest.exit(f"demo-runtime integration target: {msg}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+# ---- local ------------------------------------------------------------------
+
+
+def _local_runtime() -> str:
+    beside = Path(sys.executable).parent / "demo-runtime"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("demo-runtime")
+    return found or f"{sys.executable} -m runtime.cli"
+
+
+def _local_target(config: pytest.Config, why: str) -> Target:
+    import testinfra
+
+    if not sys.platform.startswith("linux"):
+        _exit(
+            f"the local target needs Linux (this is {sys.platform}). "
+            "Use the VM lab instead: `vagrant up && pytest tests/integration`."
+        )
+    if os.geteuid() != 0:
+        _exit(
+            "the local target needs root (namespaces, mounts, cgroups), and this "
+            "pytest runs as uid %d. Either run it as root "
+            "(`sudo .venv/bin/pytest tests/integration`) or use the VM lab: "
+            "`vagrant up && pytest tests/integration`." % os.geteuid()
+        )
+    image = _opt(config, "image") or str(REPO_ROOT / "testcontainer" / "container.img")
+    runtime = _opt(config, "runtime") or _local_runtime()
+    note = "" if Path(image).exists() else f" (image {image} missing: testcontainer/build.sh builds it)"
+    return Target(
+        name="local",
+        host=testinfra.get_host("local://"),
+        reason=f"local host as root ({why}){note}",
+        image=image,
+        runtime=runtime,
+        tty_command=[],
+        kind="local",
+    )
+
+
+# ---- vagrant ----------------------------------------------------------------
+
+
+def _vagrant_dotdir(root: Path) -> Path:
+    env = os.environ.get("VAGRANT_DOTFILE_PATH")
+    if env:
+        p = Path(env)
+        return p if p.is_absolute() else root / p
+    return root / ".vagrant"
+
+
+def _running_vagrant_vm(root: Path) -> tuple[Optional[str], str]:
+    """(machine name, "") when a VM of root's Vagrantfile runs, else (None, why not).
+
+    Cheap when there is no VM: vagrant itself only runs when .vagrant holds a
+    machine id, i.e. `vagrant up` created one from this Vagrantfile.
+    """
+    if not (root / "Vagrantfile").exists():
+        return None, "this checkout has no Vagrantfile"
+    dotdir = _vagrant_dotdir(root)
+    created = sorted({p.parts[-3] for p in dotdir.glob("machines/*/*/id")})
+    if not created:
+        return None, "no Vagrant VM was created from this checkout (no .vagrant/machines/*/*/id)"
+    if shutil.which("vagrant") is None:
+        return None, "vagrant is not installed"
+    try:
+        import vagrant  # python-vagrant
+    except ImportError:
+        return None, "python-vagrant is not installed (pip install -e '.[test]')"
+    try:
+        v = vagrant.Vagrant(root=str(root), quiet_stdout=True, quiet_stderr=True)
+        statuses = v.status()
+    except Exception as exc:  # vagrant or its provider failing is "no VM", not a crash
+        return None, f"`vagrant status` failed ({type(exc).__name__}: {str(exc).strip()[:200]})"
+    running = [s.name for s in statuses if s.state == "running"]
+    if not running:
+        states = ", ".join(f"{s.name}={s.state}" for s in statuses) or "none"
+        return None, f"no Vagrant VM of this checkout is running ({states})"
+    return running[0], ""
+
+
+def _vagrant_target(config: pytest.Config, machine: str) -> Target:
+    import testinfra
+    import vagrant
+
+    root = REPO_ROOT
+    v = vagrant.Vagrant(root=str(root), quiet_stdout=True, quiet_stderr=True)
+    cfg = _vagrant_dotdir(root) / "ssh-config"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(v.ssh_config(vm_name=machine))
+    controlpath = _control_path(f"vagrant-{machine}")
+    host = testinfra.get_host(
+        f"ssh://{machine}",
+        ssh_config=str(cfg),
+        sudo=True,
+        controlpath=controlpath,
+    )
+    _close_master_at_exit(config, ["-F", str(cfg)], machine, controlpath)
+    target = Target(
+        name=f"vagrant:{machine}",
+        host=host,
+        reason=(
+            f"Vagrant VM '{machine}' of {root / 'Vagrantfile'} is running "
+            f"(ssh config from `vagrant ssh-config`, commands via sudo)"
+        ),
+        image=_opt(config, "image") or PROVISIONED_IMAGE,
+        runtime=_opt(config, "runtime") or PROVISIONED_RUNTIME,
+        tty_command=["ssh", "-tt", "-F", str(cfg), machine, "sudo"],
+        kind="vagrant",
+    )
+    _check_provisioned(target)
+    return target
+
+
+# ---- --hosts ----------------------------------------------------------------
+
+
+def _remote_target(config: pytest.Config, hosts: str) -> Target:
+    import testinfra
+
+    specs = [h.strip() for h in hosts.split(",") if h.strip()]
+    kw = dict(
+        connection=_opt(config, "connection"),
+        ssh_config=_opt(config, "ssh_config"),
+        ssh_identity_file=_opt(config, "ssh_identity_file"),
+        sudo=bool(_opt(config, "sudo", False)),
+        sudo_user=_opt(config, "sudo_user"),
+        ansible_inventory=_opt(config, "ansible_inventory"),
+        force_ansible=bool(_opt(config, "force_ansible", False)),
+    )
+    found = testinfra.get_hosts(specs, **kw)
+    if not found:
+        _exit(f"--hosts={hosts} matched no host (check the inventory / host pattern)")
+    if len(found) > 1:
+        names = ", ".join(h.backend.get_pytest_id() for h in found)
+        _exit(
+            f"--hosts matched {len(found)} hosts ({names}); these tests run against one "
+            "target per session. Run once per host, e.g. "
+            "`lab/test-hosts.sh INVENTORY` or "
+            "`for h in HOST1 HOST2; do pytest tests/integration --hosts=$h; done`."
+        )
+    host = found[0]
+    backend = host.backend
+    spec = specs[0] if len(specs) == 1 else backend.get_pytest_id()
+    name = backend.get_pytest_id()
+    if "://" not in name:
+        name = f"{backend.NAME}://{name}"
+
+    how = "as root"
+    if not _is_root(host):
+        saved, backend.sudo = backend.sudo, False
+        r = host.run("sudo -n true")
+        backend.sudo = True
+        how = "via sudo" if saved else "via sudo (the login user is not root)"
+        if r.rc != 0:
+            _exit(
+                f"{name}: the login user is not root and `sudo -n` fails "
+                f"({r.stderr.strip()[:200]}). Log in as root, or give that user "
+                "passwordless sudo."
+            )
+    elif backend.sudo:
+        how = "via sudo"
+
+    tty = _tty_prefix(host)
+    target = Target(
+        name=name,
+        host=host,
+        reason=f"--hosts {spec}: {backend.NAME} connection, commands {how}",
+        image=_opt(config, "image") or PROVISIONED_IMAGE,
+        runtime=_opt(config, "runtime") or PROVISIONED_RUNTIME,
+        tty_command=tty,
+        kind="remote",
+    )
+    _check_provisioned(target)
+    return target
+
+
+def _is_root(host) -> bool:
+    saved = host.backend.sudo
+    host.backend.sudo = False
+    try:
+        r = host.run("id -u")
+    except Exception as exc:
+        _exit(f"cannot reach {host.backend.get_pytest_id()}: {exc}")
+    finally:
+        host.backend.sudo = saved
+    if r.rc != 0:
+        _exit(f"cannot run commands on {host.backend.get_pytest_id()}: {r.stderr.strip()[:300]}")
+    return r.stdout.strip() == "0"
+
+
+def _tty_prefix(host) -> Optional[list[str]]:
+    """argv prefix for an interactive terminal on the host, mirroring its backend."""
+    backend = host.backend
+    sudo = bool(backend.sudo)
+    sudo_user = getattr(backend, "sudo_user", None)
+    if backend.NAME == "ansible" and not getattr(backend, "force_ansible", False):
+        inner = backend.ansible_runner.get_host(
+            backend.host,
+            ssh_config=backend.ssh_config,
+            ssh_identity_file=backend.ssh_identity_file,
+        )
+        if inner is None:
+            return None
+        sudo = sudo or bool(inner.backend.sudo)
+        backend = inner.backend
+    sudo_argv = (["sudo"] + (["-u", sudo_user] if sudo_user else [])) if sudo else []
+    if backend.NAME == "local":
+        return sudo_argv
+    if backend.NAME in ("ssh", "safe-ssh", "paramiko"):
+        spec = backend.host
+        argv = ["ssh", "-tt"]
+        if spec.password:
+            argv = ["sshpass", "-p", spec.password, *argv]
+        extra = getattr(backend, "ssh_extra_args", None)
+        if extra:
+            argv += shlex.split(extra)
+        if backend.ssh_config:
+            argv += ["-F", backend.ssh_config]
+        if spec.user:
+            argv += ["-o", f"User={spec.user}"]
+        if spec.port:
+            argv += ["-o", f"Port={spec.port}"]
+        if backend.ssh_identity_file:
+            argv += ["-i", backend.ssh_identity_file]
+        return [*argv, spec.name, *sudo_argv]
+    if backend.NAME in ("docker", "podman"):
+        return [backend.NAME, "exec", "-it", backend.name, *sudo_argv]
+    return None
+
+
+# ---- helpers ----------------------------------------------------------------
+
+
+def _control_path(tag: str) -> str:
+    # unix socket paths are limited to ~108 bytes: keep it short and per-user
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp")
+    return str(base / f"demo-rt-{os.getuid()}-{tag}-%C")
+
+
+def _close_master_at_exit(config: pytest.Config, ssh_args: list[str], host: str, controlpath: str) -> None:
+    """Stop the shared ssh connection at the end, so no ssh process outlives pytest."""
+
+    def close() -> None:
+        subprocess.run(
+            ["ssh", *ssh_args, "-o", f"ControlPath={controlpath}", "-O", "exit", host],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=15,
+            check=False,
+        )
+
+    config.add_cleanup(close)
+
+
+def _check_provisioned(target: Target) -> None:
+    """Add a hint to the reason when the runtime or image is missing there."""
+    first = shlex.split(target.runtime)[0]
+    r = target.host.run(
+        "command -v %s >/dev/null && test -e %s", first, target.image
+    )
+    if r.rc != 0:
+        target.reason += (
+            f"; WARNING: {first} or {target.image} missing there "
+            "(provision it: `vagrant provision` or `ansible-playbook -i HOSTS lab/site.yml`)"
+        )
