@@ -155,6 +155,9 @@ def _child(ctx, plugins, go_read, report_write, console):
         elif not os.isatty(0):
             # Terminal signals then reach only the runtime, which forwards them once.
             os.setpgid(0, 0)
+        # Whatever the runtime's caller left open (a directory fd would be a way out
+        # of the new root) must not reach the container.
+        ctx.linux.close_on_exec_from(3)
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
         env.update(ctx.env)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)

@@ -37,6 +37,8 @@ _SIGCHLD = 17
 _PR_SET_PDEATHSIG = 1
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220}
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+_SYS_CLOSE_RANGE = 436  # the same on x86_64 and aarch64
+_CLOSE_RANGE_CLOEXEC = 1 << 2
 
 _LOOP_SET_FD = 0x4C00
 _LOOP_CLR_FD = 0x4C01
@@ -113,6 +115,17 @@ class Linux:
 
     def set_parent_death_signal(self, signum):
         self._check(self._libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signum), 0, 0, 0))
+
+    def close_on_exec_from(self, lowest):
+        """Mark every descriptor >= lowest close-on-exec (fds the runtime inherited too)."""
+        if self._libc.syscall(_SYS_CLOSE_RANGE, lowest, ctypes.c_uint(0xFFFFFFFF), _CLOSE_RANGE_CLOEXEC) == 0:
+            return
+        for name in os.listdir("/proc/self/fd"):  # kernels before 5.11
+            if int(name) >= lowest:
+                try:
+                    os.set_inheritable(int(name), False)
+                except OSError:
+                    pass  # the listing's own descriptor, closed by now
 
     def sethostname(self, name):
         raw = name.encode()
@@ -224,3 +237,109 @@ class Linux:
             fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", ifname.encode(), flags | _IFF_UP))
         finally:
             sock.close()
+
+    # -- hardening: capabilities, no_new_privs, seccomp, cgroups, id maps ----
+    # (issue 4; the constants are below the class, in their own section)
+    def drop_bounding_cap(self, cap):
+        """Drop one capability from the bounding set; False if the kernel has no such cap."""
+        if self._libc.prctl(_PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) == -1:
+            err = ctypes.get_errno()
+            if err == errno.EINVAL:
+                return False
+            raise OSError(err, f"prctl(PR_CAPBSET_DROP, {cap}): {os.strerror(err)}")
+        return True
+
+    def clear_ambient_caps(self):
+        self._check(self._libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0))
+
+    def set_caps(self, effective, permitted, inheritable):
+        """capset(2), version 3: each set is a 64-bit mask of capability numbers."""
+        header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (ctypes.c_uint32 * 6)()
+        for i, mask in enumerate((effective, permitted, inheritable)):
+            data[i] = mask & 0xFFFFFFFF  # data[0] = {effective, permitted, inheritable} low words
+            data[3 + i] = mask >> 32
+        self._check(self._libc.capset(header, data))
+
+    def get_caps(self):
+        """(effective, permitted, inheritable) of this thread as 64-bit masks."""
+        header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (ctypes.c_uint32 * 6)()
+        self._check(self._libc.capget(header, data))
+        return tuple(data[i] | data[3 + i] << 32 for i in range(3))
+
+    def set_no_new_privs(self):
+        self._check(self._libc.prctl(_PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), 0, 0, 0))
+
+    def load_seccomp(self, program):
+        """Install a classic-BPF seccomp filter: `program` is the raw struct sock_filter
+        array, as libseccomp's seccomp_export_bpf() writes it."""
+        if not program or len(program) % 8:
+            raise OSError(errno.EINVAL, "seccomp: not a BPF program")
+        buffer = ctypes.create_string_buffer(program, len(program))
+        fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+        self._check(self._libc.prctl(_PR_SET_SECCOMP, ctypes.c_ulong(_SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0))
+
+    def write_file(self, path, data):
+        """Write a small control file (cgroup, /proc/PID/uid_map) in one write(2)."""
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, data.encode() if isinstance(data, str) else data)
+        finally:
+            os.close(fd)
+
+    def rmdir(self, path):
+        os.rmdir(path)
+
+    def kill(self, pid, signum):
+        os.kill(pid, signum)
+
+    def fork(self):
+        return os.fork()
+
+    # -- idmapped mounts (kernel >= 5.12) --------------------------------------
+    def open_tree(self, path, flags):
+        return self._check(self._libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, path.encode(), ctypes.c_uint(flags)), path)
+
+    def mount_setattr_idmap(self, fd, userns_fd, recursive=True):
+        """Make the detached mount tree `fd` idmapped through the user namespace `userns_fd`."""
+        attr = _MountAttr(_MOUNT_ATTR_IDMAP, 0, 0, userns_fd)
+        flags = _AT_EMPTY_PATH | (_AT_RECURSIVE if recursive else 0)
+        self._check(
+            self._libc.syscall(_SYS_MOUNT_SETATTR, fd, b"", ctypes.c_uint(flags), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)))
+        )
+
+    def move_mount(self, fd, target):
+        self._check(
+            self._libc.syscall(_SYS_MOVE_MOUNT, fd, b"", _AT_FDCWD, target.encode(), ctypes.c_uint(_MOVE_MOUNT_F_EMPTY_PATH)),
+            target,
+        )
+
+
+# -- hardening constants (issue 4) -------------------------------------------------
+_PR_SET_SECCOMP = 22
+_PR_CAPBSET_DROP = 24
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+_SECCOMP_MODE_FILTER = 2
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# The new mount API has one syscall number on every architecture (asm-generic/unistd.h).
+_SYS_OPEN_TREE = 428
+_SYS_MOVE_MOUNT = 429
+_SYS_MOUNT_SETATTR = 442
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
+_AT_RECURSIVE = 0x8000
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+_MOVE_MOUNT_F_EMPTY_PATH = 0x4
+_MOUNT_ATTR_IDMAP = 0x00100000
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]

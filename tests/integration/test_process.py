@@ -61,3 +61,11 @@ def test_environment_is_clean_and_settable(runtime):
     assert env["GREETING"] == "hi"
     assert env["PATH"].startswith("/usr/local/sbin")
     assert "SUDO_USER" not in env and "SSH_CONNECTION" not in env
+
+
+def test_descriptors_the_caller_left_open_do_not_reach_the_container(runtime, host):
+    # fd 4 is a directory of the host: through it, fchdir would leave the new root.
+    line = runtime.line("ls", "/proc/self/fd")
+    out = host.check_output(f"{line} 3</etc/hostname 4</")
+    # ls itself holds one descriptor for the directory it lists.
+    assert out.split() == ["0", "1", "2", "3"]

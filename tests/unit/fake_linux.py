@@ -28,6 +28,9 @@ class FakeLinux:
     def set_parent_death_signal(self, signum):
         self._record("set_parent_death_signal", signum)
 
+    def close_on_exec_from(self, lowest):
+        self._record("close_on_exec_from", lowest)
+
     def sethostname(self, name):
         self._record("sethostname", name)
 
