@@ -24,3 +24,9 @@ def test_host_loopback_service_unreachable(runtime, host, listener):
 def test_without_the_net_plugin_host_loopback_reachable(runtime, listener):
     out = runtime.sh(f"nc -w 2 127.0.0.1 {listener} </dev/null && echo connected", options=("--disable", "net"))
     assert "connected" in out.stdout
+
+
+def test_explicit_none_is_the_default(runtime):
+    out = runtime.sh("ls /sys/class/net; cat /proc/net/route | wc -l", options=("--net", "none"))
+    assert out.rc == 0
+    assert out.stdout.split() == ["lo", "1"]  # only lo, and no route but the header line

@@ -66,6 +66,10 @@ class FakeLinux:
     def set_link_up(self, ifname):
         self._record("set_link_up", ifname)
 
+    def write_file(self, path, data):
+        self._record("write_file", path, data)
+        self.files[path] = data
+
     def named(self, name):
         return [call[1:] for call in self.calls if call[0] == name]
 

@@ -1,0 +1,322 @@
+"""--net bridge and --net host, each test inside a network namespace it creates and deletes.
+
+Everything with a private address (the bridge, the veths, the containers, a dummy
+"uplink" for NAT) lives in that namespace: `ip netns exec NS demo-runtime ...` makes
+the namespace the runtime's "host". Nothing is addressed outside the machine's own
+namespaces, and the machine's own interfaces and firewall are only read, never changed.
+"""
+
+import re
+import shlex
+import time
+import uuid
+
+import pytest
+
+from .containers import Runtime
+
+pytestmark = pytest.mark.property("net")
+
+BRIDGE = "--net", "bridge"
+# A container init that ends on SIGTERM (PID 1 gets no default actions: `sleep` would not).
+LONG = ("/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+ADDRESS = re.compile(r"inet (10\.88\.\d+\.\d+)/16")
+
+
+class NsRuntime(Runtime):
+    """demo-runtime run with `ip netns exec NS` in front."""
+
+    def __init__(self, runtime, namespace):
+        super().__init__(runtime.target)
+        self.namespace = namespace
+
+    def argv(self, *command, options=(), image=None):
+        return ["ip", "netns", "exec", self.namespace, *super().argv(*command, options=options, image=image)]
+
+
+class Netns:
+    def __init__(self, host, runtime, name):
+        self.host = host
+        self.name = name
+        self.runtime = NsRuntime(runtime, name)
+        self.pids = []
+
+    def run(self, script):
+        """A host shell command inside the namespace."""
+        return self.host.run(f"ip netns exec {self.name} sh -c {shlex.quote(script)}")
+
+    def check(self, script):
+        out = self.run(script)
+        assert out.rc == 0, f"{script}: {out.stderr}"
+        return out.stdout
+
+    def start(self, *command, options=BRIDGE, out):
+        """A container in the background; returns the runtime's pid (ip netns exec execs it)."""
+        line = self.runtime.line(*command, options=options)
+        pid = int(self.host.check_output(f"{line} >{out} 2>&1 </dev/null & echo $!"))
+        self.pids.append(pid)
+        return pid
+
+    def running(self, pid):
+        return self.host.run(f"ps -o stat= -p {pid} | grep -qv Z").rc == 0
+
+    def wait_exit(self, pid, timeout=20):
+        wait_for(lambda: not self.running(pid), timeout, f"runtime {pid} to exit")
+
+    def listen(self, address, reply, workdir):
+        """A TCP service inside the namespace (not in a container): its port."""
+        port_file = f"{workdir}/port-{uuid.uuid4().hex[:6]}"
+        script = (
+            f"import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+            f"s.bind(({address!r},0));s.listen(8);open({port_file!r},'w').write(str(s.getsockname()[1]));"
+            f"[(c.sendall(({reply!r}+' '+a[0]+'\\n').encode()),c.close()) for c,a in iter(s.accept,None)]"
+        )
+        pid = self.host.check_output(
+            f"ip netns exec {self.name} python3 -c {shlex.quote(script)} >/dev/null 2>&1 & echo $!"
+        )
+        self.pids.append(int(pid))
+        wait_for(lambda: self.host.run(f"test -s {port_file}").rc == 0, 10, "the listener")
+        return int(self.host.check_output(f"cat {port_file}"))
+
+    def snapshot(self):
+        """Links, addresses, routes, firewall rules and forwarding in the namespace, and the
+        runtime's state directory for it."""
+        n = self.name
+        return self.host.check_output(
+            f"ip -n {n} -o link | awk -F': ' '{{print $2}}' | cut -d@ -f1;"
+            f"ip -n {n} -o addr | awk '{{print $2, $3, $4}}';"
+            # (a bridge's carrier, "linkdown", follows its ports: state, not residue)
+            f"{{ ip -n {n} route; ip -n {n} -6 route; }} | sed 's/ linkdown//';"
+            f"ip netns exec {n} nft list ruleset;"
+            f"ip netns exec {n} sysctl -n net.ipv4.ip_forward;"
+            f"ls -d /run/demo-runtime/net/$(stat -L -c %i /run/netns/{n})-* 2>/dev/null; true"
+        )
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def host_links(host):
+    """The machine's own namespace: names only, read-only."""
+    return host.check_output("ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1; ip -o addr | awk '{print $2, $4}'")
+
+
+@pytest.fixture
+def netns(host, runtime):
+    if host.run("command -v nft && command -v ip").rc != 0:
+        pytest.skip("needs ip (iproute2) and nft (nftables) on the target")
+    name = f"dr-test-{uuid.uuid4().hex[:8]}"
+    host.check_output(f"ip netns add {name} && ip -n {name} link set lo up")
+    ns = Netns(host, runtime, name)
+    machine_before = host_links(host)
+    ns.before = ns.snapshot()
+    try:
+        yield ns
+        # Teardown is synchronous; allow a moment for anything the kernel does later.
+        deadline = time.monotonic() + 5
+        while ns.snapshot() != ns.before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after = ns.snapshot()
+        assert after == ns.before, f"left behind in {name}:\nbefore:\n{ns.before}\nafter:\n{after}"
+        assert host_links(host) == machine_before
+    finally:
+        for pid in ns.pids:
+            host.run(f"kill {pid} 2>/dev/null")
+        for pid in ns.pids:
+            ns.wait_exit(pid)
+        host.run(f"ip netns del {name}")
+
+
+def addresses(text):
+    return ADDRESS.findall(text)
+
+
+# -- bridge mode -----------------------------------------------------------------
+
+
+def test_eth0_has_its_address_and_a_default_route(netns):
+    inside = netns.runtime.container(*BRIDGE)
+    assert inside.check_output("ls /sys/class/net").split() == ["eth0", "lo"]
+    out = inside.check_output("ip -o -4 addr show eth0; ip route")
+    assert addresses(out) == ["10.88.0.2"]  # the first host after the bridge's 10.88.0.1
+    assert "default via 10.88.0.1 dev eth0" in out
+
+
+def test_the_bridge_exists_while_a_container_uses_it(netns, workdir):
+    pid = netns.start(*LONG, out=f"{workdir}/c.out")
+    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
+    links = netns.check("ip -o link; ip -o -4 addr show dr0")
+    assert f"drv{pid}@" in links and "master dr0" in links
+    assert "inet 10.88.0.1/16" in links
+    netns.host.check_output(f"kill {pid}")  # forwarded to the container; then the teardown
+    netns.wait_exit(pid)
+
+
+def test_subnet_option(netns):
+    out = netns.runtime.sh("ip -o -4 addr show eth0; ip route", options=(*BRIDGE, "--subnet", "172.30.5.0/24"))
+    assert out.rc == 0, out.stderr
+    assert "inet 172.30.5.2/24" in out.stdout and "default via 172.30.5.1" in out.stdout
+
+
+def test_hosts_and_resolv_conf_are_the_containers_not_the_images(netns, variant_image, host):
+    image = variant_image("rw-net.img")
+    before = host.check_output("debugfs -R %s %s 2>/dev/null | md5sum", "cat /etc/hosts", image)
+    out = netns.runtime.sh(
+        "cat /etc/hosts; echo ==; cat /etc/resolv.conf; echo ==; echo appended >> /etc/hosts && echo ok",
+        options=(*BRIDGE, "--rw"),
+        image=image,
+    )
+    assert out.rc == 0, out.stderr
+    hosts, resolv, appended = out.stdout.split("==\n")
+    assert re.search(r"^10\.88\.0\.2\s", hosts, re.M) and "127.0.0.1\tlocalhost" in hosts
+    assert "nameserver 127." not in resolv
+    assert appended.strip() == "ok"
+    # Even written through (--rw), the image keeps its own /etc/hosts.
+    assert host.check_output("debugfs -R %s %s 2>/dev/null | md5sum", "cat /etc/hosts", image) == before
+
+
+def test_two_containers_on_one_bridge_talk_over_tcp(netns, workdir):
+    server = netns.start(
+        "/bin/sh", "-c", "ip -o -4 addr show eth0; nc -l -p 7000 -e echo hello-from-a", out=f"{workdir}/a.out"
+    )
+    wait_for(lambda: addresses(netns.host.run(f"cat {workdir}/a.out").stdout), 15, "the first container's address")
+    (a,) = addresses(netns.host.check_output(f"cat {workdir}/a.out"))
+    inside = netns.runtime.container(*BRIDGE)
+    out = inside.run(f"ip -o -4 addr show eth0; for i in $(seq 50); do nc -w 2 {a} 7000 && break; sleep 0.1; done")
+    (b,) = addresses(out.stdout)
+    assert b != a
+    assert "hello-from-a" in out.stdout
+    netns.wait_exit(server)
+
+
+def test_container_reaches_the_bridge_address(netns, workdir):
+    port = netns.listen("0.0.0.0", "host-side", workdir)
+    out = netns.runtime.container(*BRIDGE).run(f"nc -w 2 10.88.0.1 {port} </dev/null")
+    assert out.stdout.split()[:2] == ["host-side", "10.88.0.2"]  # and the host sees the container's own address
+
+
+def test_loopback_services_stay_unreachable_from_a_bridged_container(netns, workdir, host, listener):
+    port = netns.listen("127.0.0.1", "loopback-only", workdir)
+    # The controls: both services answer where they run.
+    probe = f"import socket; print(socket.create_connection(('127.0.0.1', {port}), 2).recv(100))"
+    assert "loopback-only" in netns.check(f"python3 -c {shlex.quote(probe)}")
+    assert host.run("python3 -c %s", f"import socket; socket.create_connection(('127.0.0.1', {listener}), 2)").rc == 0
+    inside = netns.runtime.container(*BRIDGE)
+    for target in (f"127.0.0.1 {port}", f"10.88.0.1 {port}", f"127.0.0.1 {listener}", f"10.88.0.1 {listener}"):
+        out = inside.run(f"nc -w 2 {target} </dev/null && echo connected")
+        assert "connected" not in out.stdout, target
+
+
+def test_parallel_starts_get_distinct_addresses(netns, workdir):
+    count = 20
+    line = netns.runtime.line("/bin/sh", "-c", "ip -o -4 addr show eth0; sleep 1", options=BRIDGE)
+    netns.host.check_output(
+        f"for i in $(seq {count}); do ({line} >{workdir}/p$i.out 2>&1; echo $? >{workdir}/p$i.rc) & done; wait"
+    )
+    found, failures = [], []
+    for i in range(1, count + 1):
+        out = netns.host.check_output(f"cat {workdir}/p{i}.out")
+        if netns.host.check_output(f"cat {workdir}/p{i}.rc") != "0":
+            failures.append(out)
+        found += addresses(out)
+    assert not failures
+    assert len(found) == count and len(set(found)) == count, sorted(found)
+
+
+def test_addresses_are_freed_on_exit(netns):
+    for _ in range(3):
+        out = netns.runtime.sh("ip -o -4 addr show eth0", options=BRIDGE)
+        assert addresses(out.stdout) == ["10.88.0.2"]
+
+
+def _uplink(netns):
+    """A second namespace behind a veth, standing in for the world: NAT is tested towards it."""
+    outside = f"{netns.name}-out"
+    netns.host.check_output(
+        f"ip netns add {outside} && ip -n {netns.name} link add uplink0 type veth peer name world0 netns {outside}"
+        f" && ip -n {netns.name} addr add 10.99.0.1/24 dev uplink0 && ip -n {netns.name} link set uplink0 up"
+        f" && ip -n {outside} addr add 10.99.0.2/24 dev world0 && ip -n {outside} link set world0 up"
+        f" && ip -n {outside} link set lo up"
+    )
+    netns.before = netns.snapshot()
+    return outside
+
+
+def test_nat_masquerades_towards_the_uplink_and_goes_with_the_last_container(netns, workdir):
+    outside = _uplink(netns)
+    try:
+        world = Netns(netns.host, netns.runtime, outside)
+        port = world.listen("10.99.0.2", "world", workdir)
+        netns.pids += world.pids
+        pid = netns.start(*LONG, options=(*BRIDGE, "--nat"), out=f"{workdir}/nat.out")
+        wait_for(lambda: netns.run("nft list table ip demo-runtime-dr0").rc == 0, 15, "the NAT table")
+        rules = netns.check("nft list table ip demo-runtime-dr0; sysctl -n net.ipv4.ip_forward")
+        assert "ip saddr 10.88.0.0/16" in rules and "masquerade" in rules and rules.split()[-1] == "1"
+        # A second container reaches the outside namespace, which sees the uplink's address.
+        out = netns.runtime.sh(f"nc -w 2 10.99.0.2 {port} </dev/null", options=(*BRIDGE, "--nat"))
+        assert out.stdout.split() == ["world", "10.99.0.1"], out.stderr
+        netns.host.check_output(f"kill {pid}")
+        netns.wait_exit(pid)
+        assert netns.run("nft list table ip demo-runtime-dr0").rc != 0
+    finally:
+        netns.host.run(f"ip netns del {outside}")
+
+
+def test_nat_is_only_for_the_containers_that_ask(netns, workdir):
+    pid = netns.start(*LONG, out=f"{workdir}/plain.out")
+    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
+    assert netns.runtime.sh("true", options=(*BRIDGE, "--nat")).rc == 0
+    # The --nat container is gone: its table too, though the bridge is still in use.
+    assert netns.run("nft list table ip demo-runtime-dr0").rc != 0
+    assert "dr0" in netns.check("ip -o link")
+    netns.host.check_output(f"kill {pid}")
+    netns.wait_exit(pid)
+
+
+def test_sigkill_of_the_runtime_leaves_nothing(netns, workdir):
+    netns.check("ip link add uplink0 type veth peer name uplink0p && ip link set uplink0 up")
+    netns.before = netns.snapshot()
+    pid = netns.start(*LONG, options=(*BRIDGE, "--nat"), out=f"{workdir}/k.out")
+    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
+    assert netns.run("nft list table ip demo-runtime-dr0").rc == 0
+    during = netns.snapshot()
+    assert "dr0" in during and "masquerade" in during and "/run/demo-runtime/net/" in during
+    netns.host.check_output(f"kill -KILL {pid}")
+    netns.wait_exit(pid)
+    # The janitor tears down: veth, lease, NAT table, bridge, state directory (fixture checks).
+
+
+def test_bad_network_options_are_usage_errors(netns):
+    for options in (("--net", "bridged"), ("--nat",), ("--net", "bridge", "--subnet", "10.88.0.1/16")):
+        out = netns.runtime.run("true", options=options)
+        assert out.rc == 64, (options, out.stderr)
+
+
+# -- host mode -------------------------------------------------------------------
+
+
+def test_host_mode_shares_the_namespace_and_says_so(netns):
+    netns.check("ip link add probe0 type veth peer name probe0p")
+    netns.before = netns.snapshot()
+    out = netns.runtime.run("ls", "/sys/class/net", options=("--net", "host"))
+    assert out.rc == 0
+    assert "probe0" in out.stdout.split()
+    assert "warning" in out.stderr and "--net host" in out.stderr
+
+
+def test_an_existing_bridge_is_used_as_it_is_and_kept(netns):
+    netns.check(
+        "ip link add br-user type bridge && ip addr add 192.168.77.1/24 dev br-user && ip link set br-user up"
+    )
+    netns.before = netns.snapshot()
+    out = netns.runtime.sh("ip -o -4 addr show eth0; ip route", options=("--net", "bridge=br-user"))
+    assert out.rc == 0, out.stderr
+    assert "inet 192.168.77.2/24" in out.stdout and "default via 192.168.77.1" in out.stdout
+    # A --subnet that is not the bridge's is refused. (The fixture checks br-user is still there.)
+    refused = netns.runtime.run("true", options=("--net", "bridge=br-user", "--subnet", "10.1.0.0/24"))
+    assert refused.rc == 64 and "uses 192.168.77.0/24" in refused.stderr

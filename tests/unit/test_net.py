@@ -1,0 +1,242 @@
+"""The network plugin's modes and options, and the address leases (no root needed)."""
+
+import os
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from runtime import cli, linux, plugins
+from runtime.errors import USAGE, ContainerError
+from runtime.leases import BridgeState, Exhausted
+from runtime.plugin import Container
+from runtime.plugins.net import NetNamespace, parse_mode, valid_ifname
+
+from .fake_linux import FakeLinux
+
+
+def context(fake=None, **values):
+    options = SimpleNamespace(**{"disable": [], "plugin": [], "net": "none", "subnet": None, "nat": False, "rw": False})
+    for key, value in values.items():
+        setattr(options, key, value)
+    return Container("/images/web.img", ["/bin/sh"], options, fake or FakeLinux())
+
+
+# -- modes and options ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("none", ("none", None)),
+        ("host", ("host", None)),
+        ("bridge", ("bridge", "dr0")),
+        ("bridge=br-lab", ("bridge", "br-lab")),
+        (None, ("none", None)),
+    ],
+)
+def test_modes(value, expected):
+    assert parse_mode(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["bridged", "none=x", "host=eth0", "bridge=", "bridge=a/b", "bridge=" + "x" * 16, "container:web"]
+)
+def test_bad_modes_are_usage_errors(value):
+    with pytest.raises(ContainerError) as raised:
+        parse_mode(value)
+    assert raised.value.code == USAGE
+
+
+def test_interface_names():
+    assert valid_ifname("dr0") and valid_ifname("x" * 15)
+    assert not valid_ifname("") and not valid_ifname("x" * 16) and not valid_ifname("a b") and not valid_ifname("..")
+
+
+def test_command_line_options_reach_the_plugin():
+    table = cli.CORE_OPTIONS + tuple(o for cls in plugins.ORDER for o in cls.options)
+    options, rest = cli.parse(["--net=bridge=br1", "--subnet", "10.1.0.0/24", "--nat", "img"], table)
+    assert (options.net, options.subnet, options.nat, rest) == ("bridge=br1", "10.1.0.0/24", True, ["img"])
+    defaults, _ = cli.parse(["img"], table)
+    assert (defaults.net, defaults.subnet, defaults.nat) == ("none", None, False)
+
+
+def test_none_is_a_namespace_with_lo_up():
+    fake = FakeLinux()
+    ctx = context(fake)
+    plugin = NetNamespace()
+    plugin.prepare(ctx)
+    assert plugin.clone_flags(ctx) == linux.CLONE_NEWNET
+    assert not plugin.teardown_after_sigkill
+    plugin.setup_child(ctx)
+    assert fake.calls == [("set_link_up", "lo")]
+
+
+def test_host_shares_the_namespace_and_warns(capfd):
+    fake = FakeLinux()
+    ctx = context(fake, net="host")
+    plugin = NetNamespace()
+    plugin.prepare(ctx)
+    assert plugin.clone_flags(ctx) == 0
+    plugin.setup_child(ctx)
+    assert fake.calls == []
+    assert "no isolation" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [{"nat": True}, {"subnet": "10.1.0.0/24"}])
+def test_bridge_options_need_bridge_mode(extra):
+    with pytest.raises(ContainerError, match="need --net bridge"):
+        NetNamespace().prepare(context(**extra))
+
+
+def test_default_path_does_not_import_pyroute2():
+    # The default start must stay cheap: pyroute2 costs ~10 container starts to import.
+    code = (
+        "import sys; from runtime import cli, plugins; from runtime.plugins.net import NetNamespace;"
+        "from runtime.plugin import Container; from types import SimpleNamespace as S;"
+        "p = NetNamespace(); p.prepare(Container('i', ['x'], S(net='none'), None));"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'ipaddress', 'subprocess')"
+        " or m in ('runtime.bridge', 'runtime.leases')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=_repo(), check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _repo():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_bridge_name_files_are_bound_from_a_scratch_tmpfs():
+    fake = FakeLinux(files={"/etc/hosts": "127.0.0.1 localhost\n"})
+    ctx = context(fake, net="bridge")
+    plugin = NetNamespace()
+    plugin.mode = "bridge"
+    plugin.files = {"hosts": "10.88.0.2\t{hostname}\n", "resolv.conf": "nameserver 192.0.2.53\n"}
+    plugin.setup_child(ctx)
+    scratch = fake.named("mount")[0]
+    assert scratch[:3] == ("tmpfs", "/dev", "tmpfs")
+    # /etc/resolv.conf is missing from the image: created in the (overlay) root first.
+    assert ("create_file", "/etc/resolv.conf") in fake.calls
+    written = dict(fake.named("write_file"))
+    assert written["/dev/hosts"] == f"10.88.0.2\t{os.uname().nodename}\n"
+    assert written["/dev/resolv.conf"] == "nameserver 192.0.2.53\n"
+    binds = [m[:2] for m in fake.named("mount") if m[3] == linux.MS_BIND]
+    assert binds == [("/dev/hosts", "/etc/hosts"), ("/dev/resolv.conf", "/etc/resolv.conf")]
+    assert fake.named("umount") == [("/dev", linux.MNT_DETACH)]
+
+
+def test_with_rw_a_file_missing_from_the_image_is_not_created(capfd):
+    fake = FakeLinux(files={"/etc/hosts": ""})
+    ctx = context(fake, net="bridge", rw=True)
+    plugin = NetNamespace()
+    plugin.mode = "bridge"
+    plugin.files = {"hosts": "h\n", "resolv.conf": "r\n"}
+    plugin.setup_child(ctx)
+    assert not any(c[0] == "create_file" and c[1].startswith("/etc") for c in fake.calls)
+    assert [m[1] for m in fake.named("mount") if m[3] == linux.MS_BIND] == ["/etc/hosts"]
+    assert "no /etc/resolv.conf" in capfd.readouterr().err
+
+
+# -- subnets and name files (runtime.bridge imports pyroute2: skipped without it) ----
+
+
+@pytest.fixture
+def bridge():
+    return pytest.importorskip("runtime.bridge")
+
+
+def test_subnets(bridge):
+    net = bridge.parse_subnet("10.88.0.0/16")
+    assert str(bridge.gateway_of(net)) == "10.88.0.1"
+    hosts = bridge.candidates(bridge.parse_subnet("10.9.0.0/29"))
+    assert [str(a) for a in hosts] == [f"10.9.0.{i}" for i in range(2, 7)]
+    for bad in ("10.88.0.1/16", "10.88.0.0/31", "nonsense", "fd00::/64"):
+        with pytest.raises(ContainerError) as raised:
+            bridge.parse_subnet(bad)
+        assert raised.value.code == USAGE
+
+
+def test_resolv_conf_drops_loopback_resolvers(bridge):
+    host = "# comment\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lab.example\noptions edns0\n"
+    assert bridge.resolv_conf(host) == "nameserver 192.0.2.1\nsearch lab.example\noptions edns0\n"
+    only_loopback = bridge.resolv_conf("nameserver 127.0.0.53\nnameserver ::1\n")
+    assert "nameserver" not in only_loopback.replace("no nameserver", "") and "loopback" in only_loopback
+    assert bridge.resolv_conf(None).startswith("# written by demo-runtime")
+
+
+def test_hosts_file(bridge):
+    assert bridge.hosts_file("10.88.0.7", "web").splitlines()[-1] == "10.88.0.7\tweb"
+
+
+# -- leases -------------------------------------------------------------------
+
+ADDRESSES = [f"10.0.0.{i}" for i in range(2, 12)]
+
+
+def test_claims_take_the_first_free_address_and_release_frees_it(tmp_path):
+    state = BridgeState(str(tmp_path / "net"), "1-dr0")
+    with state:
+        a, fd_a = state.claim(ADDRESSES)
+        b, fd_b = state.claim(ADDRESSES, "nat")
+        assert (a, b) == ("10.0.0.2", "10.0.0.3")
+        assert state.live() == {"10.0.0.2": "", "10.0.0.3": "nat"}
+        state.release(a, fd_a)
+        assert state.claim(ADDRESSES)[0] == "10.0.0.2"
+
+
+def test_a_dead_holders_lease_is_free_and_swept(tmp_path):
+    root = str(tmp_path / "net")
+    code = (
+        "import sys; from runtime.leases import BridgeState; s = BridgeState(sys.argv[1], '1-dr0');"
+        "s.__enter__(); print(s.claim(['10.0.0.2'])[0]); s.__exit__()"  # exits holding the lease: like SIGKILL
+    )
+    out = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True, cwd=_repo(), check=True)
+    assert out.stdout.strip() == "10.0.0.2"
+    assert os.listdir(f"{root}/1-dr0") == ["ip-10.0.0.2"]
+    state = BridgeState(root, "1-dr0")
+    with state:
+        assert state.live() == {}
+        assert os.listdir(state.path) == []
+        assert state.claim(["10.0.0.2"])[0] == "10.0.0.2"
+
+
+def test_exhaustion(tmp_path):
+    with BridgeState(str(tmp_path), "k") as state:
+        state.claim(ADDRESSES[:1])
+        with pytest.raises(Exhausted):
+            state.claim(ADDRESSES[:1])
+
+
+def test_parallel_claims_are_distinct(tmp_path):
+    root, got, fds = str(tmp_path / "net"), [], []
+
+    def claim():
+        with BridgeState(root, "1-dr0") as state:
+            address, fd = state.claim(ADDRESSES + [f"10.0.1.{i}" for i in range(1, 30)])
+            got.append(address)
+            fds.append(fd)
+
+    threads = [threading.Thread(target=claim) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 20 and len(set(got)) == 20
+
+
+def test_the_last_user_removes_the_directory_and_empty_parents(tmp_path):
+    base = tmp_path / "demo-runtime"
+    state = BridgeState(str(base / "net"), "1-dr0")
+    with state:
+        address, fd = state.claim(ADDRESSES)
+        state.write("bridge", "10.0.0.0/24")
+        assert state.read("bridge") == "10.0.0.0/24"
+        state.release(address, fd)
+        assert state.live() == {}
+        state.remove_directory()
+    assert not base.exists()
+    # And a waiter that held the removed directory's lock starts over in a new one.
+    with BridgeState(str(base / "net"), "1-dr0") as again:
+        assert os.path.isdir(again.path)
