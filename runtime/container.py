@@ -77,7 +77,10 @@ class _Janitor:
 
     def dismiss(self):
         """The runtime did its own teardown: tell the janitor to leave."""
-        os.write(self._write_end, b"d")
+        try:
+            os.write(self._write_end, b"d")
+        except BrokenPipeError:  # someone killed the janitor: nothing left to dismiss
+            pass
         os.close(self._write_end)
         os.waitpid(self.pid, 0)
 
@@ -103,7 +106,7 @@ def _start(ctx, plugins):
     # Blocked across clone so no handler runs between clone and ctx.pid being known.
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     try:
-        pid = ctx.linux.clone(flags)
+        pid = ctx.linux.clone(flags, ctx.cgroup_fd)
         if pid == 0:
             _child(ctx, plugins, go_read, report_write, console)
         ctx.pid = pid

@@ -46,6 +46,7 @@ class Container:
         self.pid = 0  # the container's init, as the runtime sees it
         self.rootfs = None  # the assembled root, in the child, before pivot_root
         self.loop_device = None
+        self.cgroup_fd = None  # a cgroup v2 directory the init is born into (CLONE_INTO_CGROUP)
 
 
 class Plugin:

@@ -6,15 +6,23 @@ before the namespace plugins whose child setup reads it, such as uts reading
 ENTRY_POINT_GROUP and run after the built-ins when named with --plugin.
 """
 
+from .caps import Capabilities
+from .cgroup import Cgroup
 from .clean_mounts import CleanMounts
 from .dev import Dev
 from .ipc import IpcNamespace
+from .masked_paths import MaskedPaths
 from .mount import MountNamespace
 from .mount_image import MountImage
 from .net import NetNamespace
+from .no_new_privs import NoNewPrivs
+from .nodev import NoDev
 from .pid import PidNamespace
 from .proc import Proc
+from .seccomp import Seccomp
 from .sys import Sys
+from .timens import TimeNamespace
+from .userns import UserNamespace
 from .uts import UtsNamespace
 
 ORDER = (
@@ -28,6 +36,19 @@ ORDER = (
     IpcNamespace,
     UtsNamespace,
     NetNamespace,
+    # Hardening (issue 4). After clean-mounts: they work on the container's own /proc,
+    # /sys and /dev. userns is unshared after every mount (ext4 cannot be mounted in a
+    # user namespace). Then the process locks itself down: seccomp is loaded while
+    # caps still holds CAP_SYS_ADMIN (no_new_privs is not needed for it), and caps
+    # comes last; the console attach and execve that follow need no capability.
+    NoDev,
+    MaskedPaths,
+    Cgroup,
+    TimeNamespace,
+    UserNamespace,
+    NoNewPrivs,
+    Seccomp,
+    Capabilities,
 )
 ENTRY_POINT_GROUP = "demo_runtime.plugins"
 BUILTIN = {cls.name: cls for cls in ORDER}

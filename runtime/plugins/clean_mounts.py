@@ -1,14 +1,20 @@
 from ..linux import MNT_DETACH
-from ..plugin import Plugin
+from ..plugin import Option, Plugin
 
 
 class CleanMounts(Plugin):
     name = "clean-mounts"
     help = "pivot_root into the image and detach every host mount (no chroot to escape)"
     requires = ("mount-image",)
+    options = (Option("--chroot", None, "enter the image with chroot() instead (escapable, host mounts stay: for the escape suite)"),)
 
     def setup_child(self, ctx):
         linux = ctx.linux
+        if getattr(ctx.options, "chroot", False):
+            linux.chdir(ctx.rootfs)
+            linux.chroot(".")
+            linux.chdir("/")
+            return
         # pivot_root(".", ".") stacks the old root under the new one at "/"; detaching
         # "." then drops it, so no directory inside the image is needed for it.
         linux.chdir(ctx.rootfs)

@@ -7,11 +7,7 @@ import pytest
 
 from . import report
 from .containers import Runtime
-from .targets import add_options, select_target
-
-
-def pytest_addoption(parser):
-    add_options(parser)
+from .targets import select_target
 
 
 def pytest_configure(config):
@@ -76,7 +72,8 @@ def _snapshot(host, target, workdir):
         "echo '## loop'; losetup -n -l -O BACK-FILE 2>/dev/null;"
         "echo '## mount'; awk '{print $5}' /proc/self/mountinfo;"
         "echo '## tmp'; ls -A /tmp /var/tmp /run 2>/dev/null;"
-        "echo '## proc'; ps -eo stat=,args="
+        "echo '## proc'; ps -eo stat=,args=;"
+        "echo '## cgroup'; find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/*' 2>/dev/null"
     )
     sections, current = {}, None
     for line in out.splitlines():
@@ -96,6 +93,7 @@ def _snapshot(host, target, workdir):
             if e.startswith(("tmp", "demo-runtime", "containerimage")) and not e.startswith("demo-runtime-tests.")
         },
         "processes": {p for p in sections.get("proc", ()) if any(o in p for o in ours) and not p.startswith("Z")},
+        "container cgroups": sections.get("cgroup", set()),
     }
 
 

@@ -11,6 +11,28 @@ CONTAINER_MOUNTS = {
     "/dev/shm",
     *(f"/dev/{name}" for name in ("null", "zero", "full", "random", "urandom", "tty")),
 }
+# Masked (/dev/null or an empty read-only tmpfs over them) and read-only paths, as
+# Docker sets them: each is a mount point where the kernel has the path at all.
+MASKED_AND_READ_ONLY = (
+    "/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats",
+    "/sys/devices/virtual/powercap", "/sys/firmware",
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+)  # fmt: skip
+
+
+def expected_mounts(host):
+    """CONTAINER_MOUNTS plus what depends on the host's kernel and cgroup layout."""
+    present = host.check_output("for p in " + " ".join(MASKED_AND_READ_ONLY) + "; do test -e $p && echo $p; done; true")
+    cgroup = host.check_output("stat -fc %T /sys/fs/cgroup; stat -fc %T /sys/fs/cgroup/unified 2>/dev/null || true")
+    # cgroup v2: cgroup2 read-only at /sys/fs/cgroup. Hybrid: a read-only tmpfs there,
+    # the unified hierarchy in it, and the v1 hierarchies a limit needs (none by default).
+    layout = {"cgroup2fs": {"/sys/fs/cgroup"}, "tmpfs": {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}}
+    kinds = cgroup.split()
+    cgroup_mounts = layout["cgroup2fs"] if kinds[:1] == ["cgroup2fs"] else layout["tmpfs"] if kinds[1:] == ["cgroup2fs"] else set()
+    return CONTAINER_MOUNTS | set(present.split()) | cgroup_mounts
+
+
 DEV_ENTRIES = {"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "fd", "stdin", "stdout", "stderr"}
 
 
@@ -18,8 +40,13 @@ def mount_points(text):
     return {line.split()[4] for line in text.splitlines()}
 
 
-def test_only_the_containers_own_mounts_are_visible(container):
-    assert mount_points(container.check_output("cat /proc/self/mountinfo")) == CONTAINER_MOUNTS
+def test_only_the_containers_own_mounts_are_visible(container, host):
+    assert mount_points(container.check_output("cat /proc/self/mountinfo")) == expected_mounts(host)
+
+
+def test_without_hardening_only_the_core_mounts(runtime):
+    out = runtime.run("cat", "/proc/self/mountinfo", options=("--disable", "masked-paths,cgroup"))
+    assert mount_points(out.stdout) == CONTAINER_MOUNTS
 
 
 def test_root_is_the_image_overlay_not_a_chroot(container):
@@ -43,7 +70,9 @@ def test_host_files_unreachable(container, host_marker):
 
 
 def test_mount_inside_does_not_reach_host(runtime, host):
-    out = runtime.sh("mkdir -p /mnt/inside-only && mount -t tmpfs inside-only /mnt/inside-only && echo mounted")
+    # CAP_SYS_ADMIN (and with it mount in the seccomp profile) is dropped by default.
+    script = "mkdir -p /mnt/inside-only && mount -t tmpfs inside-only /mnt/inside-only && echo mounted"
+    out = runtime.sh(script, options=("--cap-add", "SYS_ADMIN"))
     assert out.stdout.strip() == "mounted", out.stderr
     assert "inside-only" not in host.check_output("cat /proc/self/mountinfo")
 
@@ -74,5 +103,5 @@ def test_proc_belongs_to_the_container(runtime):
 
 def test_without_clean_mounts_the_host_root_shows(runtime, host_marker):
     # The control for the test above: skip pivot_root and the host is right there.
-    out = runtime.sh(f"test -e {host_marker} && echo host", options=("--disable", "clean-mounts"))
+    out = runtime.sh(f"test -e {host_marker} && echo host", options=("--disable", "clean-mounts,nodev,masked-paths"))
     assert out.stdout.strip() == "host"

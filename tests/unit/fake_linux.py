@@ -15,7 +15,7 @@ class FakeLinux:
         if name in self.fail:
             raise self.fail[name]
 
-    def clone(self, flags):
+    def clone(self, flags, cgroup_fd=None):
         self._record("clone", flags)
         return self.next_pid
 
@@ -66,10 +66,61 @@ class FakeLinux:
     def set_link_up(self, ifname):
         self._record("set_link_up", ifname)
 
+    def named(self, name):
+        return [call[1:] for call in self.calls if call[0] == name]
+
+
+    # -- hardening (issue 4) ---------------------------------------------------
+    def drop_bounding_cap(self, cap):
+        self._record("drop_bounding_cap", cap)
+        return cap <= 40
+
+    def clear_ambient_caps(self):
+        self._record("clear_ambient_caps")
+
+    def set_caps(self, effective, permitted, inheritable):
+        self._record("set_caps", effective, permitted, inheritable)
+
+    def get_caps(self):
+        self._record("get_caps")
+        return (0, 0, 0)
+
+    def set_no_new_privs(self):
+        self._record("set_no_new_privs")
+
+    def load_seccomp(self, program):
+        self._record("load_seccomp", program)
+
     def write_file(self, path, data):
         self._record("write_file", path, data)
         self.files[path] = data
 
-    def named(self, name):
-        return [call[1:] for call in self.calls if call[0] == name]
+    def rmdir(self, path):
+        self._record("rmdir", path)
 
+    def kill(self, pid, signum):
+        self._record("kill", pid, signum)
+
+    def fork(self):
+        self._record("fork")
+        return self.next_pid + 1
+
+    def chroot(self, path):
+        self._record("chroot", path)
+
+    def open_directory(self, path):
+        self._record("open_directory", path)
+        return os.open(os.devnull, os.O_RDONLY)
+
+    def become_root(self):
+        self._record("become_root")
+
+    def open_tree(self, path, flags):
+        self._record("open_tree", path, flags)
+        return os.open(os.devnull, os.O_RDONLY)
+
+    def mount_setattr_idmap(self, fd, userns_fd, recursive=True):
+        self._record("mount_setattr_idmap", fd, userns_fd, recursive)
+
+    def move_mount(self, fd, target):
+        self._record("move_mount", fd, target)

@@ -1,0 +1,58 @@
+import os
+
+from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
+from ..plugin import Option, Plugin
+from .caps import privileged
+
+# As Docker (moby's oci/defaults.go) sets them.
+MASKED = (
+    "/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats",
+    "/sys/devices/virtual/powercap", "/sys/firmware",
+)  # fmt: skip
+READ_ONLY = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+_LOCKED = MS_NOSUID | MS_NODEV | MS_NOEXEC  # what /proc and /sys are mounted with
+
+
+def _paths(values):
+    return {p.strip().rstrip("/") or "/" for v in values for p in v.split(",") if p.strip()}
+
+
+def plan(options):
+    """(masked, read_only): the paths this container gets, after --mask and --unmask."""
+    if privileged(options):
+        return (), ()
+    unmask = _paths(options.unmask)
+    if "ALL" in unmask:
+        return tuple(sorted(_paths(options.mask))), ()
+    masked = [p for p in MASKED if p not in unmask] + sorted(_paths(options.mask) - set(MASKED))
+    return tuple(masked), tuple(p for p in READ_ONLY if p not in unmask)
+
+
+class MaskedPaths(Plugin):
+    name = "masked-paths"
+    help = "Docker's masked paths (/proc/kcore, /proc/keys, ...) and read-only ones (/proc/sys, ...)"
+    options = (
+        Option("--mask", "PATH", "hide one more path: /dev/null over a file, an empty read-only tmpfs over a directory (repeatable)", repeat=True),
+        Option("--unmask", "PATH", "neither mask nor make read-only PATH (repeatable, comma-separated; ALL)", repeat=True),
+    )
+    requires = ("clean-mounts", "dev")
+
+    def setup_child(self, ctx):
+        # After pivot_root: /dev/null is the container's own, and paths resolve inside.
+        masked, read_only = plan(ctx.options)
+        linux = ctx.linux
+        for path in masked:
+            try:
+                if os.path.isdir(path):
+                    linux.mount("tmpfs", path, "tmpfs", MS_RDONLY | _LOCKED, "mode=0555")
+                elif os.path.lexists(path):
+                    linux.mount("/dev/null", path, None, MS_BIND)
+            except FileNotFoundError:  # not in this kernel (e.g. no /proc/kcore)
+                pass
+        for path in read_only:
+            try:
+                linux.mount(path, path, None, MS_BIND | MS_REC)
+            except FileNotFoundError:
+                continue
+            linux.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _LOCKED)

@@ -1,0 +1,17 @@
+from ..linux import MS_BIND, MS_NODEV, MS_REMOUNT
+from ..plugin import Plugin
+from .caps import privileged
+
+
+class NoDev(Plugin):
+    name = "nodev"
+    help = "the root is nodev: device nodes made in the container (mknod) cannot be opened"
+    requires = ("clean-mounts",)
+
+    # Docker keeps CAP_MKNOD and stops the use of such nodes with the devices cgroup
+    # (v1) or a BPF device program (v2). A nodev root does the same on both cgroup
+    # versions: /dev's own nodes are bind mounts, which keep working; every other
+    # writable mount (/dev, /dev/shm) is nodev already, and nothing new can be mounted.
+    def setup_child(self, ctx):
+        if not privileged(ctx.options):
+            ctx.linux.mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_NODEV)

@@ -1,0 +1,318 @@
+/* probe: tries one escape technique from inside a container and says how it went.
+ *
+ *   probe TECHNIQUE [ARGS...]
+ *
+ * Prints one line and exits with its status:
+ *   OK <detail>                 0  the technique worked: isolation was breached
+ *   DENIED <ERRNO> <detail>     1  the kernel refused it
+ *   ERROR <detail>              2  the probe could not try (bad use, missing precondition)
+ * Every technique is harmless to the host: files are opened for writing but never
+ * written, modules are garbage the kernel rejects, a device is read for 512 bytes.
+ * Part of demo-runtime's escape-attempt suite (tests/integration/security/).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mount.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+static int ok(const char *fmt, const char *arg) {
+    printf("OK ");
+    printf(fmt, arg);
+    printf("\n");
+    return 0;
+}
+
+static int denied(int err, const char *what) {
+    printf("DENIED %s %s: %s\n", strerrorname_np(err) ? strerrorname_np(err) : "?", what, strerror(err));
+    return 1;
+}
+
+static int error(const char *what) {
+    printf("ERROR %s\n", what);
+    return 2;
+}
+
+/* open PATH for writing (never writes) */
+static int t_open_write(int argc, char **argv) {
+    if (argc < 1) return error("usage: open-write PATH");
+    int fd = open(argv[0], O_WRONLY | O_NONBLOCK);
+    if (fd < 0) return denied(errno, argv[0]);
+    close(fd);
+    return ok("opened %s for writing", argv[0]);
+}
+
+/* read PATH: OK only if it gave data */
+static int t_read(int argc, char **argv) {
+    if (argc < 1) return error("usage: read PATH");
+    char buf[4096];
+    int fd = open(argv[0], O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return denied(errno, argv[0]);
+    ssize_t n = read(fd, buf, sizeof buf);
+    int e = errno;
+    close(fd);
+    if (n < 0) return denied(e, argv[0]);
+    if (n == 0) {
+        printf("DENIED EMPTY %s reads as empty (masked)\n", argv[0]);
+        return 1;
+    }
+    printf("OK read %zd bytes from %s\n", n, argv[0]);
+    return 0;
+}
+
+/* mknod-read b|c MAJOR MINOR: make a device node in /tmp and read 512 bytes */
+static int t_mknod_read(int argc, char **argv) {
+    if (argc < 3) return error("usage: mknod-read b|c MAJOR MINOR");
+    const char *path = "/tmp/.probe-device";
+    unlink(path);
+    mode_t type = argv[0][0] == 'b' ? S_IFBLK : S_IFCHR;
+    if (mknod(path, type | 0600, makedev(atoi(argv[1]), atoi(argv[2]))) < 0) return denied(errno, "mknod");
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    int e = errno;
+    unlink(path);
+    if (fd < 0) return denied(e, "open of the new device node");
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf);
+    e = errno;
+    close(fd);
+    if (n < 0 && e != EAGAIN) return denied(e, "read of the device");
+    printf("OK opened device %s:%s:%s and read %zd bytes\n", argv[0], argv[1], argv[2], n);
+    return 0;
+}
+
+/* chroot-escape HOSTPATH: the classic: chroot into a subdirectory keeping cwd outside,
+ * climb with "..", chroot there, look for a file only the host has. */
+static int t_chroot_escape(int argc, char **argv) {
+    if (argc < 1) return error("usage: chroot-escape HOSTPATH");
+    mkdir("/tmp/.probe-jail", 0700);
+    if (chdir("/") < 0) return error("chdir /");
+    if (chroot("/tmp/.probe-jail") < 0) return denied(errno, "chroot");
+    for (int i = 0; i < 64; i++)
+        if (chdir("..") < 0) break;
+    if (chroot(".") < 0) return denied(errno, "second chroot");
+    struct stat st;
+    if (stat(argv[0], &st) == 0) return ok("escaped: %s is visible", argv[0]);
+    printf("DENIED ENOENT still inside the image: %s is not visible\n", argv[0]);
+    return 1;
+}
+
+static int t_mount(int argc, char **argv) {
+    (void)argc; (void)argv;
+    mkdir("/tmp/.probe-mnt", 0700);
+    if (mount("probe", "/tmp/.probe-mnt", "tmpfs", 0, "size=16k") < 0) return denied(errno, "mount tmpfs");
+    umount2("/tmp/.probe-mnt", MNT_DETACH);
+    return ok("mounted a tmpfs%s", "");
+}
+
+/* release-agent: find a writable release_agent in what is mounted, else mount a
+ * fresh cgroup v1 hierarchy and try its release_agent. Opens, never writes. */
+static int t_release_agent(int argc, char **argv) {
+    (void)argc; (void)argv;
+    const char *mounted[] = {"/sys/fs/cgroup/release_agent", "/sys/fs/cgroup/memory/release_agent",
+                             "/sys/fs/cgroup/pids/release_agent", "/sys/fs/cgroup/cpu/release_agent",
+                             "/sys/fs/cgroup/systemd/release_agent", "/sys/fs/cgroup/unified/release_agent", NULL};
+    for (int i = 0; mounted[i]; i++) {
+        int fd = open(mounted[i], O_WRONLY);
+        if (fd >= 0) { close(fd); return ok("opened %s for writing", mounted[i]); }
+    }
+    const char *dir = "/tmp/.probe-cgroup";
+    mkdir(dir, 0700);
+    const char *options[] = {"none,name=demo-runtime-probe", "memory", "pids", "rdma", NULL};
+    int first = 0;
+    for (int i = 0; options[i]; i++) {
+        if (mount("cgroup", dir, "cgroup", 0, options[i]) < 0) {
+            if (!first) first = errno;
+            continue;
+        }
+        int fd = open("/tmp/.probe-cgroup/release_agent", O_WRONLY);
+        int e = errno;
+        if (fd >= 0) close(fd);
+        umount2(dir, MNT_DETACH);
+        if (fd >= 0) return ok("mounted cgroup v1 (%s) and opened its release_agent for writing", options[i]);
+        if (!first || first == EPERM) first = e;
+    }
+    rmdir(dir);
+    return denied(first ? first : ENOENT, "no release_agent to open for writing (mount cgroup v1, open release_agent)");
+}
+
+static int t_init_module(int argc, char **argv) {
+    (void)argc; (void)argv;
+    static char garbage[64] = "not an ELF module";
+    if (syscall(SYS_init_module, garbage, sizeof garbage, "") == 0) return ok("init_module accepted garbage%s", "");
+    int e = errno;
+    if (e == EPERM || e == ENOSYS) return denied(e, "init_module");
+    printf("OK init_module reached the module loader, which rejected the garbage: %s\n", strerrorname_np(e));
+    return 0;
+}
+
+static int t_finit_module(int argc, char **argv) {
+    (void)argc; (void)argv;
+    int fd = open("/bin/busybox", O_RDONLY);
+    if (fd < 0) fd = open("/proc/self/exe", O_RDONLY);
+    if (syscall(SYS_finit_module, fd, "", 0) == 0) return ok("finit_module accepted a non-module%s", "");
+    int e = errno;
+    close(fd);
+    if (e == EPERM || e == ENOSYS) return denied(e, "finit_module");
+    printf("OK finit_module reached the module loader, which rejected the file: %s\n", strerrorname_np(e));
+    return 0;
+}
+
+static int t_keyctl(int argc, char **argv) {
+    (void)argc; (void)argv;
+    long id = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0);
+    if (id >= 0) return ok("keyctl works: the user keyring is reachable%s", "");
+    int e = errno;
+    if (e == EPERM || e == ENOSYS) return denied(e, "keyctl");
+    printf("OK keyctl reached the kernel: %s\n", strerrorname_np(e));
+    return 0;
+}
+
+static int t_perf(int argc, char **argv) {
+    (void)argc; (void)argv;
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.disabled = 1;
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    int fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+    if (fd < 0) return denied(errno, "perf_event_open");
+    close(fd);
+    return ok("perf_event_open gave a counter%s", "");
+}
+
+static int t_bpf(int argc, char **argv) {
+    (void)argc; (void)argv;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_type = BPF_MAP_TYPE_ARRAY;
+    attr.key_size = 4;
+    attr.value_size = 4;
+    attr.max_entries = 1;
+    int fd = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr);
+    if (fd < 0) return denied(errno, "bpf(BPF_MAP_CREATE)");
+    close(fd);
+    return ok("bpf created a map%s", "");
+}
+
+static int t_unshare_user(int argc, char **argv) {
+    (void)argc; (void)argv;
+    if (unshare(CLONE_NEWUSER) < 0) return denied(errno, "unshare(CLONE_NEWUSER)");
+    return ok("in a new user namespace%s", "");
+}
+
+/* signal PID: kill(PID, 0) */
+static int t_signal(int argc, char **argv) {
+    if (argc < 1) return error("usage: signal PID");
+    if (kill(atoi(argv[0]), 0) < 0) return denied(errno, "kill(PID, 0)");
+    return ok("process %s can be signalled", argv[0]);
+}
+
+static int t_abstract(int argc, char **argv) {
+    if (argc < 1) return error("usage: connect-abstract NAME");
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(argv[0]);
+    if (len + 1 > sizeof addr.sun_path) return error("name too long");
+    memcpy(addr.sun_path + 1, argv[0], len);
+    if (connect(s, (struct sockaddr *)&addr, offsetof(struct sockaddr_un, sun_path) + 1 + len) < 0)
+        return denied(errno, "connect to the abstract socket");
+    close(s);
+    return ok("connected to the host's abstract socket @%s", argv[0]);
+}
+
+static int t_tcp(int argc, char **argv) {
+    if (argc < 1) return error("usage: connect-tcp PORT");
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[0]))};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) return denied(errno, "connect to 127.0.0.1");
+    close(s);
+    return ok("connected to 127.0.0.1:%s", argv[0]);
+}
+
+static int t_shm(int argc, char **argv) {
+    if (argc < 1) return error("usage: shm ID");
+    void *p = shmat(atoi(argv[0]), NULL, SHM_RDONLY);
+    if (p == (void *)-1) return denied(errno, "shmat");
+    shmdt(p);
+    return ok("attached the host's shared memory segment %s", argv[0]);
+}
+
+/* syscall NAME: a call the seccomp profile must refuse, made with harmless arguments.
+ * OK = the call reached the kernel (any result other than EPERM). */
+static int t_syscall(int argc, char **argv) {
+    if (argc < 1) return error("usage: syscall NAME");
+    const char *n = argv[0];
+    long r;
+    errno = 0;
+    if (!strcmp(n, "kexec_load")) r = syscall(SYS_kexec_load, 0, 0, NULL, 0xffff0000UL);  /* bad flags: EINVAL */
+    else if (!strcmp(n, "kexec_file_load")) r = syscall(SYS_kexec_file_load, -1, -1, 0, NULL, 0xffffUL);
+    else if (!strcmp(n, "add_key")) r = syscall(SYS_add_key, "user", "demo-runtime-probe", "x", 1, 0);  /* keyring 0: EINVAL */
+    else if (!strcmp(n, "request_key")) r = syscall(SYS_request_key, "user", "demo-runtime-probe-none", NULL, 0);
+    else if (!strcmp(n, "keyctl")) r = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0);
+    else if (!strcmp(n, "userfaultfd")) { r = syscall(SYS_userfaultfd, 1 /* UFFD_USER_MODE_ONLY */); if (r >= 0) close(r); }
+    else if (!strcmp(n, "io_uring_setup")) r = syscall(SYS_io_uring_setup, 0, NULL);  /* 0 entries: EINVAL */
+    else if (!strcmp(n, "swapon")) r = syscall(SYS_swapon, "/nonexistent-probe", 0);
+    else if (!strcmp(n, "swapoff")) r = syscall(SYS_swapoff, "/nonexistent-probe");
+    else if (!strcmp(n, "pivot_root")) r = syscall(SYS_pivot_root, "/nonexistent-probe", "/nonexistent-probe");
+    else if (!strcmp(n, "mount")) r = syscall(SYS_mount, "none", "/nonexistent-probe", "tmpfs", 0, NULL);
+    else if (!strcmp(n, "umount2")) r = syscall(SYS_umount2, "/nonexistent-probe", 0);
+    else if (!strcmp(n, "reboot")) r = syscall(SYS_reboot, 0, 0, 0, NULL);  /* bad magic: EINVAL */
+    else if (!strcmp(n, "clock_settime")) r = syscall(SYS_clock_settime, CLOCK_REALTIME, NULL);  /* EFAULT */
+    else if (!strcmp(n, "unshare")) r = syscall(SYS_unshare, CLONE_NEWUSER);
+    else if (!strcmp(n, "setns")) r = syscall(SYS_setns, -1, 0);  /* EBADF */
+    else if (!strcmp(n, "bpf")) r = syscall(SYS_bpf, -1, NULL, 0);  /* bad command */
+    else if (!strcmp(n, "perf_event_open")) r = syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);  /* EFAULT */
+    else if (!strcmp(n, "init_module")) r = syscall(SYS_init_module, NULL, 0, "");
+    else if (!strcmp(n, "finit_module")) r = syscall(SYS_finit_module, -1, "", 0);
+    else if (!strcmp(n, "socket_alg")) { r = socket(38 /* AF_ALG */, SOCK_SEQPACKET, 0); if (r >= 0) close(r); }
+    else if (!strcmp(n, "socket_vsock")) { r = socket(40 /* AF_VSOCK */, SOCK_STREAM, 0); if (r >= 0) close(r); }
+    else return error("unknown syscall name");
+    int e = errno;
+    if (r < 0 && e == EPERM) return denied(e, n);
+    printf("OK %s reached the kernel: %s\n", n, r < 0 ? strerrorname_np(e) : "succeeded");
+    return 0;
+}
+
+struct technique { const char *name; int (*run)(int, char **); };
+static const struct technique techniques[] = {
+    {"open-write", t_open_write}, {"read", t_read}, {"mknod-read", t_mknod_read},
+    {"chroot-escape", t_chroot_escape}, {"mount", t_mount}, {"release-agent", t_release_agent},
+    {"init-module", t_init_module}, {"finit-module", t_finit_module}, {"keyctl", t_keyctl},
+    {"perf-event-open", t_perf}, {"bpf", t_bpf}, {"unshare-user", t_unshare_user},
+    {"signal", t_signal}, {"connect-abstract", t_abstract}, {"connect-tcp", t_tcp}, {"shm", t_shm},
+    {"syscall", t_syscall}, {NULL, NULL},
+};
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: probe TECHNIQUE [ARGS...]\n");
+        return error("no technique");
+    }
+    for (const struct technique *t = techniques; t->name; t++)
+        if (!strcmp(t->name, argv[1])) return t->run(argc - 2, argv + 2);
+    return error("unknown technique");
+}

@@ -1,0 +1,101 @@
+"""The escape-attempt suite: each technique runs from inside a container twice.
+
+With the defaults it must be DENIED; with only its protection turned off it must be OK,
+so that no test here can pass because the technique itself is broken. The helper that
+runs inside is testcontainer/src/probe.c (built into the image by build.sh).
+"""
+
+import time
+
+import pytest
+
+
+class Verdict:
+    def __init__(self, result):
+        self.rc = result.rc
+        self.line = (result.stdout.strip().splitlines() or [""])[-1]
+        self.stderr = result.stderr
+        self.word = self.line.split(" ", 1)[0]
+
+    def __repr__(self):
+        return f"<{self.line!r} rc={self.rc} stderr={self.stderr.strip()!r}>"
+
+
+@pytest.fixture(scope="session")
+def probe(runtime):
+    """probe(TECHNIQUE, *ARGS, options=()) -> Verdict (.word is OK, DENIED or ERROR)."""
+    if runtime.run("test", "-x", "/usr/local/bin/probe").rc != 0:
+        pytest.skip("the image has no /usr/local/bin/probe: build it with testcontainer/build.sh where gcc and libc6-dev exist")
+
+    def run(*args, options=()):
+        return Verdict(runtime.run("/usr/local/bin/probe", *args, options=tuple(options)))
+
+    return run
+
+
+def blocked(verdict):
+    return verdict.word == "DENIED" and verdict.rc == 1
+
+
+def breached(verdict):
+    return verdict.word == "OK" and verdict.rc == 0
+
+
+@pytest.fixture
+def host_key(host):
+    """A key in uid 0's user keyring on the host, which an unmasked /proc/keys lists."""
+    script = (
+        "import ctypes,sys;l=ctypes.CDLL(None,use_errno=True);"
+        "k=l.syscall(248,b'user',b'demo-runtime-escape-suite',b'x',1,-4);"  # add_key, x86_64
+        "print(k)"
+    )
+    if host.check_output("uname -m") != "x86_64":
+        pytest.skip("the host key fixture uses the x86_64 add_key number")
+    key = host.check_output("python3 -c %s", script)
+    if int(key) < 0:
+        pytest.skip("could not add a key on the host")
+    yield "demo-runtime-escape-suite"
+    host.run("python3 -c %s", f"import ctypes;ctypes.CDLL(None).syscall(250,3,{int(key)})")  # keyctl(KEYCTL_REVOKE)
+    host.run("python3 -c %s", f"import ctypes;ctypes.CDLL(None).syscall(250,9,{int(key)},-4)")  # KEYCTL_UNLINK from @u
+
+
+@pytest.fixture
+def abstract_socket(host, workdir):
+    """A listening abstract unix socket on the host: yields its name."""
+    name = f"demo-runtime-escape-{time.monotonic_ns()}"
+    script = (
+        "import socket,time;s=socket.socket(socket.AF_UNIX);"
+        f"s.bind('\\0{name}');s.listen(8);open({workdir + '/abstract'!r},'w').write('up');"
+        "[c.close() for c in iter(lambda: s.accept()[0], None)]"
+    )
+    pid = host.check_output("python3 -c %s >/dev/null 2>&1 & echo $!", script)
+    for _ in range(100):
+        if host.run("test -s %s", f"{workdir}/abstract").rc == 0:
+            break
+        time.sleep(0.05)
+    yield name
+    host.run("kill %s; rm -f %s", pid, f"{workdir}/abstract")
+
+
+@pytest.fixture
+def host_block_device(host, workdir):
+    """(major, minor, first bytes) of a block device the host itself can read.
+
+    The host's root disk when the host can read it; else (a sandbox may forbid even the
+    host that) a loop device over a file in workdir, detached after the test.
+    """
+    root = host.check_output("findmnt -no MAJ:MIN / 2>/dev/null | head -n1; true").strip()
+    if root:
+        path = host.check_output("readlink -f /dev/block/%s 2>/dev/null; true", root)
+        if path and host.run("head -c 512 %s >/dev/null", path).rc == 0:
+            major, minor = root.split(":")
+            yield major, minor, path
+            return
+    backing = f"{workdir}/block-device"
+    host.check_output("printf 'demo-runtime-escape-suite-disk' > %s && truncate -s 1M %s", backing, backing)
+    device = host.check_output("losetup -f --show %s", backing)
+    try:
+        major, minor = host.check_output("stat -c '%%t %%T' %s", device).split()
+        yield str(int(major, 16)), str(int(minor, 16)), device
+    finally:
+        host.run("losetup -d %s; rm -f %s", device, backing)

@@ -1,0 +1,63 @@
+"""Kernel settings: /proc/sys, sysrq-trigger, cgroup release_agent. Opened for writing, never written."""
+
+import pytest
+
+from .conftest import blocked, breached
+
+pytestmark = pytest.mark.property("masked-paths")
+
+SETTINGS = ("/proc/sys/kernel/core_pattern", "/proc/sys/kernel/modprobe")
+
+
+@pytest.mark.parametrize("path", SETTINGS)
+def test_kernel_setting_is_read_only(probe, host, path):
+    if host.run("test -e %s", path).rc != 0:
+        pytest.skip(f"this kernel has no {path}")
+    v = probe("open-write", path)
+    assert blocked(v) and "EROFS" in v.line, v
+
+
+@pytest.mark.parametrize("path", SETTINGS)
+def test_kernel_setting_opens_for_writing_without_the_read_only_bind(probe, host, path):
+    if host.run("test -e %s", path).rc != 0:
+        pytest.skip(f"this kernel has no {path}")
+    assert breached(probe("open-write", path, options=("--unmask", "/proc/sys")))
+
+
+def test_sysrq_trigger_is_read_only(probe, host):
+    if host.run("test -e /proc/sysrq-trigger").rc != 0:
+        pytest.skip("this kernel has no /proc/sysrq-trigger (CONFIG_MAGIC_SYSRQ off)")
+    assert blocked(probe("open-write", "/proc/sysrq-trigger"))
+
+
+def test_sysrq_trigger_opens_for_writing_without_the_read_only_bind(probe, host):
+    if host.run("test -e /proc/sysrq-trigger").rc != 0:
+        pytest.skip("this kernel has no /proc/sysrq-trigger (CONFIG_MAGIC_SYSRQ off)")
+    assert breached(probe("open-write", "/proc/sysrq-trigger", options=("--unmask", "/proc/sysrq-trigger")))
+
+
+@pytest.mark.property("cgroup")
+def test_release_agent_is_out_of_reach(probe):
+    # Nothing mounted shows a release_agent (the container's cgroup is not a hierarchy's
+    # root), and mounting a cgroup v1 hierarchy needs mount and CAP_SYS_ADMIN.
+    assert blocked(probe("release-agent"))
+
+
+@pytest.mark.property("cgroup")
+def test_release_agent_opens_for_writing_with_cap_sys_admin(probe):
+    # Its protection off: CAP_SYS_ADMIN (which also opens mount in the seccomp profile).
+    # With the host's cgroup namespace, a fresh named hierarchy's root is mountable.
+    v = probe("release-agent", options=("--cap-add", "SYS_ADMIN", "--cgroupns", "host"))
+    assert breached(v), v
+
+
+@pytest.mark.property("cgroup")
+def test_notify_on_release_is_read_only(runtime, host):
+    # --memory: on cgroup v1 the memory hierarchy is then mounted in the container too.
+    find = "for f in /sys/fs/cgroup/notify_on_release /sys/fs/cgroup/*/notify_on_release; do test -e $f && echo $f; done; true"
+    files = runtime.sh(find, options=("--memory", "64m")).stdout.split()
+    if not files:
+        pytest.skip("no cgroup v1 hierarchy is mounted in the container here (cgroup v2 has no notify_on_release)")
+    for f in files:
+        result = runtime.sh(f"echo 0 > {f}", options=("--memory", "64m"))  # 0 is the default: harmless even if it went through
+        assert result.rc != 0 and "Read-only" in result.stderr, (f, result.stderr)
