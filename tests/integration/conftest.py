@@ -113,6 +113,14 @@ def no_residue(request, host, target, workdir):
 
 
 @pytest.fixture
+def host_marker(host):
+    """A file only the host has, outside /tmp (which the runtime's staging tmpfs covers)."""
+    path = host.check_output("mktemp /var/tmp/demo-runtime-tests.XXXXXX")
+    yield path
+    host.run("rm -f %s", path)
+
+
+@pytest.fixture
 def listener(host, workdir):
     """A TCP service on the target host's 127.0.0.1: yields its port, stops it after."""
     port_file = f"{workdir}/port"

@@ -56,14 +56,6 @@ def test_root_is_the_image_overlay_not_a_chroot(container):
     assert container.check_output("stat -c %i /") == container.check_output("stat -c %i /proc/1/root/")
 
 
-@pytest.fixture
-def host_marker(host):
-    """A file only the host has, outside /tmp (which the runtime's staging tmpfs covers)."""
-    path = host.check_output("mktemp /var/tmp/demo-runtime-tests.XXXXXX")
-    yield path
-    host.run("rm -f %s", path)
-
-
 def test_host_files_unreachable(container, host_marker):
     for path in (host_marker, f"/proc/1/root{host_marker}", f"/../..{host_marker}"):
         assert not container.file(path).exists, path

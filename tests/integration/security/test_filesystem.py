@@ -5,12 +5,6 @@ import pytest
 from .conftest import blocked, breached
 
 
-@pytest.fixture
-def host_marker(host, runtime):
-    """A file only the host has: the runtime's own executable."""
-    return host.check_output("readlink -f $(command -v %s)", runtime.target.runtime.split()[0])
-
-
 @pytest.mark.property("mount")
 def test_chroot_escape_is_blocked_by_pivot_root(probe, host_marker):
     # chroot is allowed (CAP_SYS_CHROOT is in Docker's 14), but there is no host root
