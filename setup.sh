@@ -7,7 +7,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: sudo ./setup.sh [--offline] [--rebuild-image]
+Usage: ./setup.sh [--offline] [--rebuild-image]     (as root)
 
   --offline        build the test image from the host's busybox instead of
                    downloading the Alpine minirootfs (no internet needed)
@@ -82,6 +82,6 @@ fi
 cat <<EOF
 
 Ready. Try:
-  sudo demo-runtime $image /bin/sh     # a shell in a container
-  sudo .venv/bin/pytest                             # the tests
+  demo-runtime $image /bin/sh     # a shell in a container (as root)
+  .venv/bin/pytest                             # the tests (as root)
 EOF
