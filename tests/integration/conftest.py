@@ -120,20 +120,44 @@ def host_marker(host):
     host.run("rm -f %s", path)
 
 
-@pytest.fixture
-def listener(host, workdir):
-    """A TCP service on the target host's 127.0.0.1: yields its port, stops it after."""
-    port_file = f"{workdir}/port"
-    script = (
-        "import socket,time;s=socket.socket();s.bind(('127.0.0.1',0));s.listen(8);"
-        f"open({port_file!r},'w').write(str(s.getsockname()[1]));"
-        "[c.close() for c in iter(lambda: s.accept()[0], None)]"
-    )
+def serve_on_host(host, ready_file, setup):
+    """Run a Python socket server on the target host until the returned stop() is called.
+
+    `setup` binds and listens a socket `s` and writes what the test needs to ready_file."""
+    script = f"import socket;{setup};[c.close() for c in iter(lambda: s.accept()[0], None)]"
     pid = host.check_output("python3 -c %s >/dev/null 2>&1 & echo $!", script)
     for _ in range(100):
-        if host.run("test -s %s", port_file).rc == 0:
+        if host.run("test -s %s", ready_file).rc == 0:
             break
         time.sleep(0.05)
-    port = int(host.check_output("cat %s", port_file))
-    yield port
-    host.run("kill %s; rm -f %s", pid, port_file)
+    return lambda: host.run("kill %s; rm -f %s", pid, ready_file)
+
+
+@pytest.fixture
+def listener(host, workdir):
+    """A TCP service on the target host's 127.0.0.1: yields its port."""
+    port_file = f"{workdir}/port"
+    stop = serve_on_host(
+        host,
+        port_file,
+        "s=socket.socket();s.bind(('127.0.0.1',0));s.listen(8);"
+        f"open({port_file!r},'w').write(str(s.getsockname()[1]))",
+    )
+    yield int(host.check_output("cat %s", port_file))
+    stop()
+
+
+@pytest.fixture
+def host_process(host):
+    """A process on the target host: its pid."""
+    pid = host.check_output("sleep 300 >/dev/null 2>&1 & echo $!")
+    yield pid
+    host.run("kill %s", pid)
+
+
+@pytest.fixture
+def host_shm(host):
+    """A SysV shared-memory segment on the target host: its id."""
+    shm_id = host.check_output("ipcmk -M 4096").split()[-1]
+    yield shm_id
+    host.run("ipcrm -m %s", shm_id)

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from ..conftest import serve_on_host
+
 
 class Verdict:
     def __init__(self, result):
@@ -63,18 +65,10 @@ def host_key(host):
 def abstract_socket(host, workdir):
     """A listening abstract unix socket on the host: yields its name."""
     name = f"demo-runtime-escape-{time.monotonic_ns()}"
-    script = (
-        "import socket,time;s=socket.socket(socket.AF_UNIX);"
-        f"s.bind('\\0{name}');s.listen(8);open({workdir + '/abstract'!r},'w').write('up');"
-        "[c.close() for c in iter(lambda: s.accept()[0], None)]"
-    )
-    pid = host.check_output("python3 -c %s >/dev/null 2>&1 & echo $!", script)
-    for _ in range(100):
-        if host.run("test -s %s", f"{workdir}/abstract").rc == 0:
-            break
-        time.sleep(0.05)
+    ready = f"{workdir}/abstract"
+    stop = serve_on_host(host, ready, f"s=socket.socket(socket.AF_UNIX);s.bind('\\0{name}');s.listen(8);open({ready!r},'w').write('up')")
     yield name
-    host.run("kill %s; rm -f %s", pid, f"{workdir}/abstract")
+    stop()
 
 
 @pytest.fixture

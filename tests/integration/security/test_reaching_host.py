@@ -5,20 +5,6 @@ import pytest
 from .conftest import blocked, breached
 
 
-@pytest.fixture
-def host_process(host):
-    pid = host.check_output("sleep 300 >/dev/null 2>&1 & echo $!")
-    yield pid
-    host.run("kill %s", pid)
-
-
-@pytest.fixture
-def host_shm(host):
-    shm_id = host.check_output("ipcmk -M 4096").split()[-1]
-    yield shm_id
-    host.run("ipcrm -m %s", shm_id)
-
-
 @pytest.mark.property("pid")
 def test_host_process_cannot_be_signalled(probe, host_process):
     assert blocked(probe("signal", host_process))
