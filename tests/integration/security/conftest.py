@@ -27,12 +27,18 @@ class Verdict:
 def probe(runtime):
     """probe(TECHNIQUE, *ARGS, options=()) -> Verdict (.word is OK, DENIED or ERROR)."""
     if runtime.run("test", "-x", "/usr/local/bin/probe").rc != 0:
-        pytest.skip("the image has no /usr/local/bin/probe: build it with testcontainer/build.sh where gcc and libc6-dev exist")
+        pytest.fail("the image has no /usr/local/bin/probe: rebuild it with testcontainer/build.sh where gcc and libc6-dev exist")
 
     def run(*args, options=()):
         return Verdict(runtime.run("/usr/local/bin/probe", *args, options=tuple(options)))
 
     return run
+
+
+def require_host_path(host, path, why=""):
+    """Skip, saying so, where this kernel lacks what a technique needs."""
+    if host.run("test -e %s", path).rc != 0:
+        pytest.skip(f"this kernel has no {path}{why}")
 
 
 def blocked(verdict):

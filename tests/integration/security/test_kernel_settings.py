@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import blocked, breached
+from .conftest import blocked, breached, require_host_path
 
 pytestmark = pytest.mark.property("masked-paths")
 
@@ -11,28 +11,24 @@ SETTINGS = ("/proc/sys/kernel/core_pattern", "/proc/sys/kernel/modprobe")
 
 @pytest.mark.parametrize("path", SETTINGS)
 def test_kernel_setting_is_read_only(probe, host, path):
-    if host.run("test -e %s", path).rc != 0:
-        pytest.skip(f"this kernel has no {path}")
+    require_host_path(host, path)
     v = probe("open-write", path)
     assert blocked(v) and "EROFS" in v.line, v
 
 
 @pytest.mark.parametrize("path", SETTINGS)
 def test_kernel_setting_opens_for_writing_without_the_read_only_bind(probe, host, path):
-    if host.run("test -e %s", path).rc != 0:
-        pytest.skip(f"this kernel has no {path}")
+    require_host_path(host, path)
     assert breached(probe("open-write", path, options=("--unmask", "/proc/sys")))
 
 
 def test_sysrq_trigger_is_read_only(probe, host):
-    if host.run("test -e /proc/sysrq-trigger").rc != 0:
-        pytest.skip("this kernel has no /proc/sysrq-trigger (CONFIG_MAGIC_SYSRQ off)")
+    require_host_path(host, "/proc/sysrq-trigger", " (CONFIG_MAGIC_SYSRQ off)")
     assert blocked(probe("open-write", "/proc/sysrq-trigger"))
 
 
 def test_sysrq_trigger_opens_for_writing_without_the_read_only_bind(probe, host):
-    if host.run("test -e /proc/sysrq-trigger").rc != 0:
-        pytest.skip("this kernel has no /proc/sysrq-trigger (CONFIG_MAGIC_SYSRQ off)")
+    require_host_path(host, "/proc/sysrq-trigger", " (CONFIG_MAGIC_SYSRQ off)")
     assert breached(probe("open-write", "/proc/sysrq-trigger", options=("--unmask", "/proc/sysrq-trigger")))
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import blocked, breached
+from .conftest import blocked, breached, require_host_path
 
 pytestmark = pytest.mark.property("masked-paths")
 
@@ -17,26 +17,22 @@ def test_proc_keys_shows_host_keys_unmasked(runtime, host_key):
 
 
 def test_timer_list_is_masked(probe, host):
-    if host.run("test -e /proc/timer_list").rc != 0:
-        pytest.skip("this kernel has no /proc/timer_list")
+    require_host_path(host, "/proc/timer_list")
     assert blocked(probe("read", "/proc/timer_list"))
 
 
 def test_timer_list_reads_unmasked(probe, host):
-    if host.run("test -e /proc/timer_list").rc != 0:
-        pytest.skip("this kernel has no /proc/timer_list")
+    require_host_path(host, "/proc/timer_list")
     assert breached(probe("read", "/proc/timer_list", options=("--unmask", "/proc/timer_list")))
 
 
 def test_kcore_is_masked(probe, host):
-    if host.run("test -e /proc/kcore").rc != 0:
-        pytest.skip("this kernel has no /proc/kcore (CONFIG_PROC_KCORE off)")
+    require_host_path(host, "/proc/kcore", " (CONFIG_PROC_KCORE off)")
     assert blocked(probe("read", "/proc/kcore"))
 
 
 def test_kcore_reads_unmasked_with_cap_sys_rawio(probe, host):
-    if host.run("test -e /proc/kcore").rc != 0:
-        pytest.skip("this kernel has no /proc/kcore (CONFIG_PROC_KCORE off)")
+    require_host_path(host, "/proc/kcore", " (CONFIG_PROC_KCORE off)")
     # Two layers: the mask, and CAP_SYS_RAWIO, which opening kcore needs.
     assert blocked(probe("read", "/proc/kcore", options=("--unmask", "/proc/kcore")))
     assert breached(probe("read", "/proc/kcore", options=("--unmask", "/proc/kcore", "--cap-add", "SYS_RAWIO")))
