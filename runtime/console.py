@@ -59,23 +59,34 @@ class Console:
                     if fd == wake_read:
                         os.read(wake_read, 512)
                     elif fd == 0:
-                        data = os.read(0, 65536)
+                        data = _read(0)
                         if data:
                             _write_all(self.master, data)
                         else:
-                            sources.remove(0)
+                            self._hang_up(pid, sources)
                     else:
-                        try:
-                            _write_all(1, os.read(self.master, 65536))
-                        except OSError:  # EIO: no slave left; the exit is on its way
+                        data = _read(self.master)
+                        if not data:  # no slave left: the exit is on its way
                             sources.remove(self.master)
+                        elif not _write_all(1, data):
+                            self._hang_up(pid, sources)
         finally:
-            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+            try:
+                termios.tcsetattr(0, termios.TCSADRAIN, saved)
+            except termios.error:
+                pass  # the terminal is gone
             signal.set_wakeup_fd(previous_wakeup)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGWINCH, signal.SIG_DFL)
             os.close(wake_read)
             os.close(wake_write)
+
+    def _hang_up(self, pid, sources):
+        """Our terminal is gone (in raw mode, EOF means hangup: ^D is just a byte). An init
+        ignores the SIGHUP a hangup sends, so end the container as ssh's session would end."""
+        if 0 in sources:
+            os.kill(pid, signal.SIGKILL)
+            sources.remove(0)
 
     def _resize(self):
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
@@ -96,6 +107,19 @@ class Console:
             self.master = None
 
 
+def _read(fd):
+    """Up to 64 KiB; b"" at end of file or when the terminal is hung up (EIO)."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return b""
+
+
 def _write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data) :]
+    """False if fd can no longer be written (a hung-up terminal)."""
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:
+        return False
+    return True

@@ -1,6 +1,9 @@
 """With a terminal, the runtime behaves like `docker run -it`: a pty inside, job control,
 Ctrl-C for the foreground job, the window size followed."""
 
+import os
+import time
+
 import pexpect
 import pytest
 
@@ -59,3 +62,15 @@ def test_exit_status_of_the_shell(shell):
     shell.expect(pexpect.EOF)
     shell.close()
     assert shell.exitstatus == 5
+
+
+def test_hangup_of_our_terminal_ends_the_container(shell):
+    # As when an ssh connection drops: the terminal goes away under a running job.
+    shell.sendline("sleep 300")
+    shell.expect_exact("sleep 300")
+    os.close(shell.child_fd)
+    for _ in range(100):
+        if not shell.ptyproc.isalive():
+            break
+        time.sleep(0.1)
+    assert not shell.ptyproc.isalive()  # no_residue then checks the container went too
