@@ -114,6 +114,7 @@ def hierarchies(proc_cgroup, mountinfo):
 class Cgroup(Plugin):
     name = "cgroup"
     help = "own cgroup (v2; v1 for limits) with --memory/--pids-limit/--cpus, in its own cgroup namespace"
+    requires = ("clean-mounts",)  # it mounts the cgroup filesystem in the pivoted root
     options = (
         Option("--memory", "SIZE", "memory limit, e.g. 256m or 1g"),
         Option("--pids-limit", "N", "at most N processes and threads"),
