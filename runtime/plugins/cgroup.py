@@ -87,16 +87,19 @@ class Hierarchy:
 
 def hierarchies(proc_cgroup, mountinfo):
     """The hierarchies of /proc/self/cgroup that are mounted, from mountinfo's text."""
-    mounts = {}  # ("v1", option set) or ("v2",) -> mount point, of mounts of a hierarchy's root
+    # ("v1", option set) or ("v2",) -> mount point of the hierarchy's root. The last such
+    # mount wins: a later mount can cover an earlier one (a private cgroup2 over a hybrid
+    # layout, say), never the other way round.
+    mounts = {}
     for line in mountinfo.splitlines():
         fields = line.split()
         if " - " not in line or fields[3] != "/":
             continue
         fstype, _, super_opts = line.split(" - ", 1)[1].split()[:3]
         if fstype == "cgroup2":
-            mounts.setdefault(("v2",), fields[4])
+            mounts[("v2",)] = fields[4]
         elif fstype == "cgroup":
-            mounts.setdefault(("v1", frozenset(super_opts.split(","))), fields[4])
+            mounts[("v1", frozenset(super_opts.split(",")))] = fields[4]
     found = []
     for line in proc_cgroup.splitlines():
         number, controllers, own = line.split(":", 2)

@@ -105,6 +105,13 @@ def test_hierarchies_v2_and_hybrid():
     ]
 
 
+def test_a_later_cgroup2_mount_covers_an_earlier_one():
+    # A private cgroup2 over a hybrid layout (as crun needs here): the hidden one is not used.
+    covered = HYBRID_MOUNTINFO + "99 20 0:99 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n"
+    unified = [h for h in cgroup.hierarchies(HYBRID_CGROUP, covered) if h.version == 2]
+    assert [h.mount for h in unified] == ["/sys/fs/cgroup"]
+
+
 def test_v2_plan_limits_born_in_cgroup_and_teardown():
     fake = FakeLinux(files={
         "/proc/self/cgroup": "0::/user.slice/x.scope\n", "/proc/self/mountinfo": V2_MOUNTINFO,
