@@ -241,7 +241,8 @@ def _vagrant_target(config: pytest.Config, machine: str) -> Target:
         f"ssh://{machine}",
         ssh_config=str(cfg),
         sudo=True,
-        controlpath=controlpath,
+        # testinfra %-formats its ssh command line: escape ssh's own %C
+        controlpath=controlpath.replace("%", "%%"),
     )
     _close_master_at_exit(config, ["-F", str(cfg)], machine, controlpath)
     target = Target(
@@ -276,6 +277,10 @@ def _remote_target(config: pytest.Config, hosts: str) -> Target:
         ansible_inventory=_opt(config, "ansible_inventory"),
         force_ansible=bool(_opt(config, "force_ansible", False)),
     )
+    if kw["connection"] is None and all("://" not in s for s in specs):
+        # a bare host name: an inventory host with --ansible-inventory, else ssh
+        # (testinfra's own default, paramiko, is rarely installed)
+        kw["connection"] = "ansible" if kw["ansible_inventory"] else "ssh"
     found = testinfra.get_hosts(specs, **kw)
     if not found:
         _exit(f"--hosts={hosts} matched no host (check the inventory / host pattern)")
@@ -404,9 +409,16 @@ def _close_master_at_exit(config: pytest.Config, ssh_args: list[str], host: str,
 def _check_provisioned(target: Target) -> None:
     """Add a hint to the reason when the runtime or image is missing there."""
     first = shlex.split(target.runtime)[0]
-    r = target.host.run(
-        "command -v %s >/dev/null && test -e %s", first, target.image
-    )
+    try:
+        r = target.host.run("command -v %s >/dev/null && test -e %s", first, target.image)
+    except Exception as exc:  # ssh exit 255 and the like
+        hint = ""
+        if target.kind == "vagrant":
+            hint = (
+                " If the lab runs in a network namespace (lab/hostlab.sh), run pytest "
+                "inside it: `sudo lab/hostlab.sh shell`, or `sudo lab/hostlab.sh exec pytest tests/integration`."
+            )
+        _exit(f"{target.name} is up but cannot be reached: {str(exc).strip()[:300]}.{hint}")
     if r.rc != 0:
         target.reason += (
             f"; WARNING: {first} or {target.image} missing there "
