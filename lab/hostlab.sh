@@ -4,14 +4,15 @@
 # network namespace that this script creates and deletes, with its own libvirtd.
 # No traffic leaves the namespace; the VM gets an isolated libvirt network.
 #
-#   sudo lab/hostlab.sh setup      # install tools, build (or reuse) the offline box,
-#                                  # prepare the wheelhouse, start the lab (first time ~5 min)
-#   sudo lab/hostlab.sh shell      # a shell inside the lab, then as usual:
+# As root:
+#   lab/hostlab.sh setup      # install tools, build (or reuse) the offline box,
+#                             # prepare the wheelhouse, start the lab (first time ~5 min)
+#   lab/hostlab.sh shell      # a shell inside the lab, then as usual:
 #        vagrant up && pytest tests/integration
-#        vagrant provision         # again: changes nothing
+#        vagrant provision    # again: changes nothing
 #        vagrant destroy -f
-#   sudo lab/hostlab.sh teardown   # destroy the VM if any, stop what `start` started
-#                                  # (by PID), delete the namespace
+#   lab/hostlab.sh teardown   # destroy the VM if any, stop what `start` started
+#                             # (by PID), delete the namespace
 #
 # Steps on their own: deps | wheels | box | start | exec CMD... | status | accel | stop
 # Settings (environment): LAB_ACCEL (kvm|tcg|auto: probe), LAB_BOX_CACHE
@@ -37,7 +38,7 @@ APT_PKGS=(vagrant vagrant-libvirt libvirt-daemon-system libvirt-daemon-driver-qe
 
 say() { printf 'hostlab: %s\n' "$*" >&2; }
 die() { printf 'hostlab: error: %s\n' "$*" >&2; exit 1; }
-need_root() { [[ $EUID -eq 0 ]] || die "run as root (sudo $0 $*)"; }
+need_root() { [[ $EUID -eq 0 ]] || die "run as root: $0 $*"; }
 in_ns() { ip netns exec "$NS" "$@"; }
 running() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 pidof_file() { [[ -s $1 ]] && cat "$1" || true; }
@@ -208,14 +209,14 @@ lab_env() {  # the settings every command inside the lab sees
 }
 
 cmd_exec() {
-    [[ -e /run/netns/$NS ]] || die "the lab is not running: sudo $0 start (or setup)"
+    [[ -e /run/netns/$NS ]] || die "the lab is not running: $0 start (or setup)"
     (( $# )) || die "exec needs a command"
     lab_env
     in_ns env "${LABENV[@]}" "$@"
 }
 
 cmd_shell() {
-    [[ -e /run/netns/$NS ]] || die "the lab is not running: sudo $0 setup"
+    [[ -e /run/netns/$NS ]] || die "the lab is not running: $0 setup"
     local rc=$STATE/bashrc
     cat > "$rc" <<EOF
 [ -f ~/.bashrc ] && . ~/.bashrc
@@ -290,7 +291,7 @@ cmd_setup() {
     cmd_wheels
     cmd_box
     cmd_start
-    say "ready. Next: sudo $0 shell, then: vagrant up && pytest tests/integration"
+    say "ready. Next: $0 shell, then: vagrant up && pytest tests/integration"
 }
 
 mkdir -p "$LOGDIR" 2>/dev/null || true
@@ -298,6 +299,6 @@ cmd=${1:-help}; shift || true
 case $cmd in
     setup|deps|wheels|box|start|stop|teardown|status|accel|shell) "cmd_$cmd" "$@" ;;
     exec) cmd_exec "$@" ;;
-    help|-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help|-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$cmd' (see $0 help)" ;;
 esac

@@ -416,7 +416,7 @@ def _check_provisioned(target: Target) -> None:
         if target.kind == "vagrant":
             hint = (
                 " If the lab runs in a network namespace (lab/hostlab.sh), run pytest "
-                "inside it: `sudo lab/hostlab.sh shell`, or `sudo lab/hostlab.sh exec pytest tests/integration`."
+                "inside it: `lab/hostlab.sh shell`, or `lab/hostlab.sh exec pytest tests/integration`."
             )
         _exit(f"{target.name} is up but cannot be reached: {str(exc).strip()[:300]}.{hint}")
     if r.rc != 0:
