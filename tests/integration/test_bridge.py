@@ -221,16 +221,34 @@ def test_loopback_services_stay_unreachable_from_a_bridged_container(netns, work
 
 def test_parallel_starts_get_distinct_addresses(netns, workdir):
     count = 20
-    line = netns.runtime.line("/bin/sh", "-c", "ip -o -4 addr show eth0; sleep 1", options=BRIDGE)
-    netns.host.check_output(
-        f"for i in $(seq {count}); do ({line} >{workdir}/p$i.out 2>&1; echo $? >{workdir}/p$i.rc) & done; wait"
-    )
+    # Every container keeps its address until all have one: each waits for the end of
+    # its stdin, a FIFO whose only writer the test ends once all addresses are in.
+    # (Otherwise an early container could exit and its address be reused, rightly.)
+    gate = f"{workdir}/gate"
+    line = netns.runtime.line("/bin/sh", "-c", "ip -o -4 addr show eth0; cat >/dev/null", options=BRIDGE)
+    writer = netns.host.check_output(f"rm -f {gate} && mkfifo {gate} && (sleep 300 3<>{gate} >/dev/null 2>&1 & echo $!)")
+    try:
+        netns.host.check_output(
+            f"for i in $(seq {count}); do ({line} <{gate} >{workdir}/p$i.out 2>&1; echo $? >{workdir}/p$i.rc) "
+            ">/dev/null 2>&1 & done"
+        )
+        counts = f"grep -l inet {workdir}/p*.out 2>/dev/null | wc -l; ls {workdir}/p*.rc 2>/dev/null | wc -l"
+
+        def all_addressed_or_one_failed():
+            with_address, ended = map(int, netns.host.check_output(counts).split())
+            return with_address == count or ended > 0
+
+        wait_for(all_addressed_or_one_failed, 300, "every container to have an address")
+    finally:
+        netns.host.run(f"kill {writer}")
+    wait_for(lambda: netns.host.run(f"test $(ls {workdir}/p*.rc | wc -l) = {count}").rc == 0, 60, "every runtime to exit")
     found, failures = [], []
     for i in range(1, count + 1):
         out = netns.host.check_output(f"cat {workdir}/p{i}.out")
         if netns.host.check_output(f"cat {workdir}/p{i}.rc") != "0":
             failures.append(out)
         found += addresses(out)
+    netns.host.run(f"rm -f {gate} {workdir}/p*.out {workdir}/p*.rc")
     assert not failures
     assert len(found) == count and len(set(found)) == count, sorted(found)
 
