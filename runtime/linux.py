@@ -322,24 +322,6 @@ class Linux:
         os.setgroups([])
         os.setresuid(0, 0, 0)
 
-    # -- idmapped mounts (kernel >= 5.12) --------------------------------------
-    def open_tree(self, path, flags):
-        return self._check(self._libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, path.encode(), ctypes.c_uint(flags)), path)
-
-    def mount_setattr_idmap(self, fd, userns_fd, recursive=True):
-        """Make the detached mount tree `fd` idmapped through the user namespace `userns_fd`."""
-        attr = _MountAttr(_MOUNT_ATTR_IDMAP, 0, 0, userns_fd)
-        flags = _AT_EMPTY_PATH | (_AT_RECURSIVE if recursive else 0)
-        self._check(
-            self._libc.syscall(_SYS_MOUNT_SETATTR, fd, b"", ctypes.c_uint(flags), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)))
-        )
-
-    def move_mount(self, fd, target):
-        self._check(
-            self._libc.syscall(_SYS_MOVE_MOUNT, fd, b"", _AT_FDCWD, target.encode(), ctypes.c_uint(_MOVE_MOUNT_F_EMPTY_PATH)),
-            target,
-        )
-
 
 # -- hardening constants (issue 4) -------------------------------------------------
 _PR_SET_SECCOMP = 22
@@ -349,24 +331,10 @@ _PR_CAP_AMBIENT = 47
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
 _SECCOMP_MODE_FILTER = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-# The new mount API has one syscall number on every architecture (asm-generic/unistd.h).
-_SYS_OPEN_TREE = 428
-_SYS_MOVE_MOUNT = 429
-_SYS_MOUNT_SETATTR = 442
+# clone3 has one syscall number on every architecture (asm-generic/unistd.h).
 _SYS_CLONE3 = 435
 _CLONE_INTO_CGROUP = 0x200000000
-_AT_FDCWD = -100
-_AT_EMPTY_PATH = 0x1000
-_AT_RECURSIVE = 0x8000
-OPEN_TREE_CLONE = 1
-OPEN_TREE_CLOEXEC = os.O_CLOEXEC
-_MOVE_MOUNT_F_EMPTY_PATH = 0x4
-_MOUNT_ATTR_IDMAP = 0x00100000
 
 
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]

@@ -9,8 +9,8 @@ into the namespace, so the image's root-owned files show as nobody (65534) and
 container root cannot change them (nor read those that are not world-readable); only
 world-writable places such as /tmp take its writes. An idmapped mount of the image
 (open_tree + mount_setattr(MOUNT_ATTR_IDMAP), kernel >= 5.12, overlay over idmapped
-layers >= 5.19) would lift this; linux.py has the calls, but mount-image does not use
-them yet.
+layers >= 5.19) would lift this; mount-image does not do that
+yet.
 """
 
 import os

@@ -114,13 +114,3 @@ class FakeLinux:
 
     def become_root(self):
         self._record("become_root")
-
-    def open_tree(self, path, flags):
-        self._record("open_tree", path, flags)
-        return os.open(os.devnull, os.O_RDONLY)
-
-    def mount_setattr_idmap(self, fd, userns_fd, recursive=True):
-        self._record("mount_setattr_idmap", fd, userns_fd, recursive)
-
-    def move_mount(self, fd, target):
-        self._record("move_mount", fd, target)
