@@ -1,5 +1,6 @@
 import os
 
+from ..errors import USAGE, ContainerError
 from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
 from ..plugin import Option, Plugin
 from .caps import privileged
@@ -15,7 +16,11 @@ _LOCKED = MS_NOSUID | MS_NODEV | MS_NOEXEC  # what /proc and /sys are mounted wi
 
 
 def _paths(values):
-    return {p.strip().rstrip("/") or "/" for v in values for p in v.split(",") if p.strip()}
+    paths = {p.strip().rstrip("/") or "/" for v in values for p in v.split(",") if p.strip()}
+    for path in paths - {"ALL"}:
+        if not path.startswith("/"):
+            raise ContainerError(USAGE, f"--mask/--unmask: {path!r} is not an absolute path in the container")
+    return paths
 
 
 def plan(options):

@@ -165,3 +165,13 @@ def test_bad_cgroup_options(bad):
     fake = FakeLinux(files={"/proc/self/cgroup": "0::/\n", "/proc/self/mountinfo": V2_MOUNTINFO})
     with pytest.raises(ContainerError):
         cgroup.Cgroup().prepare(ctx(fake, **bad))
+
+
+def test_mask_paths_must_be_absolute():
+    from types import SimpleNamespace
+
+    from runtime.errors import ContainerError
+    from runtime.plugins import masked_paths
+
+    with pytest.raises(ContainerError, match="not an absolute path"):
+        masked_paths.plan(SimpleNamespace(privileged=False, mask=["proc/kcore"], unmask=[]))
