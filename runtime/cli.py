@@ -1,4 +1,4 @@
-"""demo-runtime [OPTIONS] IMAGE [COMMAND [ARGS...]]
+"""demo-runtime COMMAND ...: `run` (the default), and the subcommands of COMMANDS.
 
 The command line is parsed by a small table-driven parser rather than argparse:
 argparse (with re, enum and gettext) costs about as much as a whole container start.
@@ -26,6 +26,16 @@ CORE_OPTIONS = (
     Option("--no-tty", None, "never give the container a terminal", short="-T"),
     Option("--debug", None, "show a Python traceback for internal errors"),
 )
+
+
+# Subcommands: name -> (module in runtime/, function, summary). A module is imported only
+# when its command runs, so `run` pays for none of the others; a subcommand joins with
+# one line here. The function takes the arguments after the name and returns the exit
+# status. A first word that is no subcommand is run's: the seed's `demo-runtime IMAGE`.
+COMMANDS = {
+    "run": ("cli", "run_command", "run a command in a new container (the default: `demo-runtime IMAGE` is `run IMAGE`)"),
+}
+HELP = CORE_OPTIONS[0]
 
 
 class UsageError(Exception):
@@ -77,24 +87,34 @@ def parse(argv, table):
     return SimpleNamespace(**values), argv[i:]
 
 
-def help_text(plugin_classes):
-    def rows(options):
-        for o in options:
-            names = ", ".join(filter(None, (o.short, o.flag + (f" {o.metavar}" if o.metavar else ""))))
-            yield f"  {names:<28} {o.help}"
+def option_rows(options):
+    for o in options:
+        names = ", ".join(filter(None, (o.short, o.flag + (f" {o.metavar}" if o.metavar else ""))))
+        yield f"  {names:<28} {o.help}"
 
+
+def subcommand_help(usage, summary, options):
+    """A subcommand's --help: its usage line, what it does, its options."""
+    return "\n".join([f"usage: {PROG} {usage}", "", summary, "", "options:", *option_rows((HELP, *options))])
+
+
+def help_text(plugin_classes):
     lines = [
-        f"usage: {PROG} [OPTIONS] IMAGE [COMMAND [ARGS...]]",
+        f"usage: {PROG} [run] [OPTIONS] IMAGE [COMMAND [ARGS...]]",
+        f"       {PROG} COMMAND [OPTIONS] ...   ({PROG} COMMAND --help for its options)",
         "",
         "Run COMMAND (default /bin/sh) as PID 1 of a container made from the ext4 IMAGE.",
         "The image is not modified unless --rw is given. Options go before IMAGE.",
         "",
-        "options:",
-        *rows(CORE_OPTIONS),
+        "commands:",
+        *(f"  {name:<28} {summary}" for name, (_, _, summary) in COMMANDS.items()),
+        "",
+        "options of run:",
+        *option_rows(CORE_OPTIONS),
     ]
     for cls in plugin_classes:
         if cls.options:
-            lines += ["", f"{cls.name} plugin:", *rows(cls.options)]
+            lines += ["", f"{cls.name} plugin:", *option_rows(cls.options)]
     lines += ["", "plugins, in the order they run (--list-plugins for details):"]
     lines += ["  " + " ".join(c.name + ("" if c.default else "*") for c in plugin_classes)]
     lines += ["  (* opt-in)", "", "exit status: the command's; 128+N if a signal N killed it; else:"]
@@ -142,6 +162,13 @@ def _describe(error):
 
 
 def _main(argv):
+    if argv and argv[0] in COMMANDS:
+        module, function, _ = COMMANDS[argv[0]]
+        return getattr(__import__(f"runtime.{module}", fromlist=[function]), function)(argv[1:])
+    return run_command(argv)
+
+
+def run_command(argv):
     from . import plugins
 
     table = CORE_OPTIONS + tuple(o for cls in plugins.ORDER for o in cls.options)

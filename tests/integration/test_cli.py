@@ -1,3 +1,5 @@
+import shlex
+
 import pytest
 
 pytestmark = pytest.mark.property("cli")
@@ -6,13 +8,19 @@ pytestmark = pytest.mark.property("cli")
 def test_help_explains_every_option_and_exit_status(runtime, host):
     out = host.run(f"{runtime.target.runtime} --help")
     assert out.rc == 0
-    for word in ("usage: demo-runtime", "--hostname", "--rw", "--disable", "--plugin", "--env", "--tty", "127"):
+    for word in ("usage: demo-runtime", "commands:", "  run ", "--hostname", "--rw", "--disable", "--plugin", "--env", "--tty", "127"):
         assert word in out.stdout
 
 
 def test_seed_usage_runs_a_command(runtime):
     out = runtime.run("/bin/echo", "seed", "usage")
     assert (out.rc, out.stdout) == (0, "seed usage\n")
+
+
+def test_run_subcommand_is_the_seed_usage(runtime, host):
+    argv = runtime.target.run_argv(["run", "--hostname", "named", runtime.target.image, "/bin/hostname"])
+    out = host.run(shlex.join(argv))
+    assert (out.rc, out.stdout) == (0, "named\n")
 
 
 def test_python_dash_m_runtime(runtime, host):

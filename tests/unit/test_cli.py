@@ -1,3 +1,6 @@
+import sys
+import types
+
 import pytest
 
 from runtime import cli, errors
@@ -70,8 +73,9 @@ def test_main_bad_env(capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
 
 
-def test_help_lists_options_plugins_and_exit_codes(capsys):
-    assert cli.main(["--help"]) == 0
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["-h"]])
+def test_help_lists_options_plugins_and_exit_codes(capsys, argv):
+    assert cli.main(argv) == 0
     out = capsys.readouterr().out
     for option in TABLE:
         assert option.flag in out
@@ -97,3 +101,33 @@ def test_internal_error_is_one_line_without_debug(monkeypatch, capsys):
     assert "Traceback" not in err and "internal error" in err and err.count("\n") == 1
     assert cli.main(["--debug", "img"]) == errors.RUNTIME_FAILURE
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_help_lists_the_subcommands(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name, (_, _, summary) in cli.COMMANDS.items():
+        assert f"  {name} " in out and summary in out
+
+
+def test_a_first_word_that_is_no_subcommand_is_runs_image(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli, "run_command", lambda argv: seen.append(argv) or 0)
+    assert cli.main(["img", "true"]) == 0
+    assert cli.main(["--rw", "img"]) == 0
+    assert seen == [["img", "true"], ["--rw", "img"]]
+
+
+def test_run_subcommand_parses_like_the_seed_form(capsys):
+    assert cli.main(["run", "--nope", "img"]) == errors.USAGE
+    assert "unknown option --nope" in capsys.readouterr().err
+    assert cli.main(["run"]) == errors.USAGE
+    assert "missing IMAGE" in capsys.readouterr().err
+
+
+def test_a_subcommand_joins_with_one_table_line(monkeypatch):
+    module = types.ModuleType("runtime.fake_verb")
+    module.main = lambda argv: 40 + len(argv)
+    monkeypatch.setitem(sys.modules, "runtime.fake_verb", module)
+    monkeypatch.setitem(cli.COMMANDS, "fake-verb", ("fake_verb", "main", "a verb for this test"))
+    assert cli.main(["fake-verb", "a", "b"]) == 42
