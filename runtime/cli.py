@@ -34,6 +34,7 @@ CORE_OPTIONS = (
 # status. A first word that is no subcommand is run's: the seed's `demo-runtime IMAGE`.
 COMMANDS = {
     "run": ("cli", "run_command", "run a command in a new container (the default: `demo-runtime IMAGE` is `run IMAGE`)"),
+    "image": ("images.command", "main", "image import FILE [-o IMAGE.img]: a docker-archive or OCI image into an ext4 image"),
 }
 HELP = CORE_OPTIONS[0]
 
@@ -206,6 +207,7 @@ def run_command(argv):
     from .plugin import Container
 
     ctx = Container(positional[0], positional[1:] or DEFAULT_COMMAND, options, Linux(), tty=tty)
+    ctx.given_command = positional[1:]
     ctx.env.update(env)
     return run(ctx, [cls() for cls in chosen])
 

@@ -10,6 +10,15 @@ IMAGE_CORRUPT = 68
 NO_LOOP_DEVICE = 69
 IMAGE_BUSY = 75
 NOT_ROOT = 77
+# Image import and the process options that use an image's contents (issue 13).
+IMPORT_NOT_AN_IMAGE = 80
+IMPORT_CORRUPT = 81
+IMPORT_DIGEST_MISMATCH = 82
+IMPORT_UNSAFE_PATH = 83
+IMPORT_NO_PLATFORM = 84
+IMPORT_UNSUPPORTED = 85
+IMPORT_OUTPUT = 86
+USER_UNKNOWN = 87
 RUNTIME_FAILURE = 125
 COMMAND_NOT_EXECUTABLE = 126
 COMMAND_NOT_FOUND = 127
@@ -23,6 +32,14 @@ EXIT_CODES = (
     (NO_LOOP_DEVICE, "no free loop device"),
     (IMAGE_BUSY, "the image is in use (--rw needs it alone)"),
     (NOT_ROOT, "not run as root"),
+    (IMPORT_NOT_AN_IMAGE, "image import: not a docker-archive or OCI image layout"),
+    (IMPORT_CORRUPT, "image import: a truncated or malformed archive, manifest, config or layer"),
+    (IMPORT_DIGEST_MISMATCH, "image import: a blob or layer does not match its digest"),
+    (IMPORT_UNSAFE_PATH, "image import: a layer path escapes the tree (.., absolute, through a symlink)"),
+    (IMPORT_NO_PLATFORM, "image import: no image for this machine's architecture"),
+    (IMPORT_UNSUPPORTED, "image import: a layer compression or archive shape not supported"),
+    (IMPORT_OUTPUT, "image import: the output cannot be written"),
+    (USER_UNKNOWN, "--user names a user or group the image does not have"),
     (RUNTIME_FAILURE, "any other runtime failure"),
     (COMMAND_NOT_EXECUTABLE, "the command cannot be executed"),
     (COMMAND_NOT_FOUND, "the command is not found in the image"),

@@ -316,6 +316,13 @@ class Linux:
     def chroot(self, path):
         os.chroot(path)
 
+    def switch_user(self, uid, gid, groups):
+        """Become uid/gid with these groups; from root to another uid, the kernel clears
+        the effective and permitted capabilities."""
+        os.setgroups(groups)
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+
     def become_root(self):
         """In a new user namespace whose maps are written: be its uid/gid 0, no groups."""
         os.setresgid(0, 0, 0)

@@ -39,6 +39,9 @@ class Container:
     def __init__(self, image, command, options, linux, tty=False):
         self.image = image
         self.command = command
+        # COMMAND as the command line gave it ([] for none), when the image's defaults
+        # may apply (the process plugin); None: `command` is final.
+        self.given_command = None
         self.options = options  # the parsed command line (a types.SimpleNamespace)
         self.linux = linux  # runtime.linux.Linux, or a test double
         self.tty = tty

@@ -48,7 +48,9 @@ Source (pick at most one; the default is the pinned Alpine minirootfs):
                          verify it against the .sha256 file published next to it.
   --tarball FILE         Use a local root-filesystem tarball (.tar, .tar.gz/.tgz,
                          .tar.xz, .tar.bz2).  Numeric owners and device nodes in
-                         the tarball are kept.
+                         the tarball are kept.  Image archives (docker save,
+                         podman save, OCI) are refused: use
+                         demo-runtime image import FILE.
   --rootfs DIR           Use a local directory.  Files owned by DIR's owner are
                          stored as root (0:0); other owners are kept.
   --busybox              Offline: build a minimal rootfs from the host's static
@@ -357,6 +359,10 @@ case $SOURCE in
             *.xz|*.txz) command -v xz > /dev/null || die "xz is needed for $SOURCE_ARG (apt-get install xz-utils)" ;;
             *.bz2|*.tbz2) command -v bzip2 > /dev/null || die "bzip2 is needed for $SOURCE_ARG (apt-get install bzip2)" ;;
         esac
+        # An image archive holds layers, not a root: the runtime's importer applies them.
+        if (set +o pipefail; tar -tf "$SOURCE_ARG" 2> /dev/null | grep -qxE '(\./)?(manifest\.json|oci-layout)'); then
+            die "--tarball '$SOURCE_ARG' is an image archive (docker-archive or OCI), not a root filesystem; import it with: demo-runtime image import $SOURCE_ARG"
+        fi
         SOURCE_ARG=$(readlink -f -- "$SOURCE_ARG")
         ;;
     rootfs)

@@ -18,6 +18,7 @@ from .net import NetNamespace
 from .no_new_privs import NoNewPrivs
 from .nodev import NoDev
 from .pid import PidNamespace
+from .process import Process
 from .proc import Proc
 from .seccomp import Seccomp
 from .sys import Sys
@@ -49,6 +50,8 @@ ORDER = (
     NoNewPrivs,
     Seccomp,
     Capabilities,
+    # The user changes last: every plugin before it may need root.
+    Process,
 )
 ENTRY_POINT_GROUP = "demo_runtime.plugins"
 BUILTIN = {cls.name: cls for cls in ORDER}

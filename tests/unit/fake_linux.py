@@ -55,6 +55,9 @@ class FakeLinux:
     def chdir(self, path):
         self._record("chdir", path)
 
+    def switch_user(self, uid, gid, groups):
+        self._record("switch_user", uid, gid, groups)
+
     def read_file(self, path, limit=4096):
         self.calls.append(("read_file", path))
         return self.files.get(path)

@@ -447,6 +447,15 @@ def test_tarball_source(tmp_path, suffix, compression):
     check_tarball_image(img)
 
 
+@pytest.mark.parametrize("marker", ["manifest.json", "./oci-layout"])
+def test_an_image_archive_is_refused_with_the_importer_named(tmp_path, marker):
+    archive = tmp_path / "saved.tar"
+    make_tarball(archive, [(marker, "file", "{}", 0o644, 0, 0), ("layer.tar", "file", "", 0o644, 0, 0)])
+    line = error_line(run_build(tmp_path, "--tarball", str(archive), "-o", str(tmp_path / "x.img")))
+    assert "is an image archive" in line and "demo-runtime image import" in line
+    assert not (tmp_path / "x.img").exists()
+
+
 def test_tarball_source_as_unprivileged_user(shared_tmp):
     """Device nodes and foreign owners survive without root (one fakeroot session)."""
     tarball = shared_tmp / "rootfs.tar.gz"

@@ -1,0 +1,147 @@
+"""`demo-runtime image import FILE [-o IMAGE.img]`: an image archive into an ext4 image.
+
+No root needed: when not root, the import re-runs itself inside fakeroot, so the
+owners, setuid bits and file capabilities the layers carry reach the image without
+the caller being able to set them on the host. Nothing is left on any failure: the
+staging tree and the partial image are removed, and the output appears only whole
+(renamed into place).
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+import _signal as signal
+
+from .. import errors
+from ..errors import ContainerError, Interrupted
+from ..plugin import Option
+
+PROG = "demo-runtime image"
+OPTIONS = (
+    Option("--output", "IMAGE.img", "the ext4 image to write (default: FILE's name with .img, here)", short="-o"),
+    Option("--ref", "NAME", "the image to take when the archive holds several (tag or ref name)"),
+    Option("--debug", None, "show a Python traceback for internal errors"),
+)
+SUMMARY = """Import a docker-archive (docker save, podman save) or an OCI image layout (a directory
+or a tar of one) into an ext4 image that `demo-runtime IMAGE.img` runs. The image's
+Env, Entrypoint, Cmd, WorkingDir, User and ExposedPorts are saved in IMAGE.img.json
+and used as the run's defaults. No root needed (fakeroot)."""
+
+
+def main(argv):
+    from ..cli import HELP, UsageError, parse, subcommand_help
+
+    table = (HELP, *OPTIONS)
+
+    usage = subcommand_help("image import [OPTIONS] FILE", SUMMARY, OPTIONS)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage)
+        return 0
+    if argv[0] != "import":
+        raise UsageError(f"unknown image command {argv[0]!r} (image import FILE)")
+    # Options may come before or after FILE.
+    options, positional = parse(argv[1:], table)
+    if positional:
+        after, extra = parse(positional[1:], table)
+        for key, value in vars(after).items():
+            if value:
+                setattr(options, key, value)
+        positional = positional[:1] + extra
+    if options.help:
+        print(usage)
+        return 0
+    if len(positional) != 1:
+        raise UsageError("image import takes one FILE")
+    if os.geteuid() != 0:
+        _reexec_in_fakeroot(argv)
+    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        import_image(positional[0], options.output, options.ref)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def _interrupt(signum, frame):
+    raise Interrupted(signum)
+
+
+def _reexec_in_fakeroot(argv):
+    fakeroot = shutil.which("fakeroot")
+    if fakeroot is None:
+        raise ContainerError(errors.IMPORT_OUTPUT, "image import needs fakeroot when not root (apt-get install fakeroot)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(fakeroot, [fakeroot, "--", sys.executable, "-m", "runtime", "image", *argv])
+
+
+def default_output(source):
+    name = os.path.basename(os.path.normpath(source))
+    for suffix in (".tar.gz", ".tgz", ".tar.xz", ".tar", ".oci", ".img"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name + ".img"
+
+
+def _say(message):
+    print(f"demo-runtime: {message}", file=sys.stderr, flush=True)
+
+
+def import_image(source_path, output=None, ref=None):
+    """Import `source_path` into `output`; returns (output path, image size in bytes)."""
+    from . import archive, config, ext4, layers
+
+    output = os.path.abspath(output or default_output(source_path))
+    out_dir = os.path.dirname(output)
+    if os.path.isdir(output):
+        raise ContainerError(errors.IMPORT_OUTPUT, f"output {output} is a directory")
+    if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK | os.X_OK):
+        raise ContainerError(errors.IMPORT_OUTPUT, f"output directory {out_dir} does not exist or is not writable")
+    source, image = archive.read(source_path, ref)
+    base = os.path.basename(output)
+    staging = partial = None
+    try:
+        defaults = config.defaults_from(image.config)
+        staging = tempfile.mkdtemp(prefix=f".{base}.staging.", dir=out_dir)
+        root = os.path.join(staging, "rootfs")
+        os.mkdir(root, 0o755)
+        tree = layers.Tree(root)
+        try:
+            for number, layer in enumerate(image.layers, 1):
+                size = layer.stored_size()
+                _say(f"layer {number}/{len(image.layers)}: {layer.name} ({size / 2**20:.1f} MiB)")
+                with layer.open() as stream:
+                    try:
+                        tree.apply(layers.open_stream(stream), layer.name)
+                    except archive.READ_ERRORS as e:
+                        raise archive.corrupt(f"layer {layer.name} is truncated or corrupt: {e}") from None
+        finally:
+            tree.close()
+        if tree.devices_skipped:
+            _say(f"skipped {tree.devices_skipped} device node(s): the runtime gives /dev its own")
+        _say(f"writing {output}")
+        fd, partial = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        size = ext4.make(root, partial)
+        os.chmod(partial, 0o644)
+        settings = partial + ".json"
+        with open(settings, "wb") as f:
+            f.write(config.dump(defaults))
+        os.rename(settings, config.path_for(output))
+        os.rename(partial, output)
+        partial = None
+    finally:
+        source.close()
+        if partial is not None:
+            for leftover in (partial, partial + ".json"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    print(f"Imported {image.description} into {output} ({size // 2**20} MiB, {len(image.layers)} layer(s))")
+    print(f"  run defaults: {config.path_for(output)}")
+    return output, size

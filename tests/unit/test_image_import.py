@@ -1,0 +1,224 @@
+"""`demo-runtime image import`: archives in, ext4 image and run defaults out, or one
+clear line, its exit code and nothing left. Images are read back with debugfs."""
+
+import gzip
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import pytest
+
+from runtime import errors
+
+from .image_archives import docker_archive, entry, layer, oci_files, write_dir, write_tar
+
+SBIN_PATH = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+DEBUGFS = shutil.which("debugfs", path=SBIN_PATH)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# cap_net_bind_service=ep, as setcap writes it (VFS_CAP_REVISION_2)
+CAPABILITY = bytes.fromhex("0100000200040000000000000000000000000000")
+NOBODY = 65534
+
+BASE = layer(
+    entry("bin", "dir"),
+    entry("bin/tool", data=b"#!/bin/sh\necho tool\n", mode=0o755),
+    entry("bin/su", data=b"su", mode=0o4755, owner=(0, 0)),
+    entry("bin/ping", data=b"ping", pax={"SCHILY.xattr.security.capability": CAPABILITY.decode("utf-8", "surrogateescape")}),
+    entry("bin/sh", "symlink", link="tool"),
+    entry("home/user", "dir", mode=0o700, owner=(1000, 1000)),
+    entry("home/user/notes", data=b"mine", owner=(1000, 1000)),
+    entry("etc/gone", data=b"x"),
+    entry("dev/null", "chr"),
+)
+TOP = layer(entry("etc/.wh.gone"), entry("bin/same", "hardlink", link="bin/tool"))
+SETTINGS = dict(Env=["PATH=/bin", "GREETING=hi"], Entrypoint=["/bin/tool"], Cmd=["x"], WorkingDir="/home/user", User="1000")
+
+
+def run_import(*args, user=None, cwd=None, package=REPO):
+    argv = [sys.executable, "-m", "runtime", "image", "import", *map(str, args)]
+    if user is not None:
+        # The system interpreter: the venv's (and the checkout) may be closed to that user.
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "/usr/bin/python3", *argv[1:]]
+    env = dict(os.environ, PYTHONPATH=package)
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, stdin=subprocess.DEVNULL, timeout=120)
+
+
+def debugfs(image, command):
+    result = subprocess.run([DEBUGFS, "-R", command, str(image)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def stat_of(image, path):
+    out = debugfs(image, f"stat {path}")
+    assert "Type:" in out, f"{path} not in the image: {out}"
+    return out
+
+
+def absent(image, path):
+    result = subprocess.run([DEBUGFS, "-R", f"stat {path}", str(image)], capture_output=True, text=True, timeout=60)
+    return "File not found by ext2_lookup" in result.stderr
+
+
+def assert_imported(result, image):
+    assert result.returncode == 0, result.stderr
+    out = stat_of(image, "/bin/su")
+    assert "Mode:  04755" in out and "User:     0" in out
+    assert "User:  1000   Group:  1000" in stat_of(image, "/home/user/notes")
+    assert "Mode:  0700" in stat_of(image, "/home/user")
+    assert "security.capability (20) = 01 00 00 02 00 04 00 00" in debugfs(image, "ea_list /bin/ping")
+    assert 'Fast link dest: "tool"' in stat_of(image, "/bin/sh")
+    assert "Links: 2" in stat_of(image, "/bin/same")
+    assert debugfs(image, "cat /bin/same") == "#!/bin/sh\necho tool\n"
+    assert absent(image, "/etc/gone") and absent(image, "/dev/null")
+    assert json.loads(open(f"{image}.json").read()) == SETTINGS
+
+
+def error_line(result, code):
+    assert result.returncode == code, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("demo-runtime: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[-1]
+
+
+def only_inputs(directory, *inputs):
+    assert sorted(os.listdir(directory)) == sorted(os.path.basename(str(p)) for p in inputs)
+
+
+def test_docker_archive(tmp_path):
+    archive = docker_archive(tmp_path / "app.tar", [BASE, TOP], **SETTINGS)
+    result = run_import(archive, "-o", tmp_path / "app.img")
+    assert_imported(result, tmp_path / "app.img")
+    assert "skipped 1 device node" in result.stderr
+    assert "layer 2/2" in result.stderr  # the progress lines
+    only_inputs(tmp_path, archive, "app.img", "app.img.json")
+
+
+def test_oci_layout_directory_through_a_manifest_list(tmp_path):
+    from runtime.images.archive import machine_architecture
+
+    layout = write_dir(tmp_path / "layout", oci_files([BASE, TOP], platforms=["s390x", machine_architecture()], **SETTINGS))
+    assert_imported(run_import(layout, "-o", tmp_path / "app.img"), tmp_path / "app.img")
+
+
+def test_oci_archive_with_uncompressed_layers_default_output_name(tmp_path):
+    archive = write_tar(tmp_path / "app.oci.tar", oci_files([BASE, TOP], compress=False, **SETTINGS))
+    assert_imported(run_import(archive, cwd=tmp_path), tmp_path / "app.oci.img")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user (nobody)")
+def test_without_root_owners_setuid_and_capabilities_are_kept(shared_tmp):
+    tmp_path = shared_tmp
+    package = tmp_path / "package"
+    shutil.copytree(os.path.join(REPO, "runtime"), package / "runtime")
+    archive = docker_archive(tmp_path / "app.tar", [BASE, TOP], **SETTINGS)
+    result = run_import(archive, "-o", tmp_path / "app.img", user=NOBODY, package=package)
+    assert_imported(result, tmp_path / "app.img")
+    assert os.stat(tmp_path / "app.img").st_uid == NOBODY
+
+
+@pytest.fixture
+def shared_tmp():
+    """A scratch directory another user can use (pytest's tmp_path is root's alone)."""
+    path = tempfile.mkdtemp(prefix="image-import-test-")
+    os.chmod(path, 0o777)
+    yield pathlib.Path(path)
+    shutil.rmtree(path)
+
+
+def test_a_manifest_list_without_this_architecture(tmp_path):
+    layout = write_dir(tmp_path / "layout", oci_files([BASE], platforms=["s390x", "riscv64"]))
+    line = error_line(run_import(layout, "-o", tmp_path / "x.img"), errors.IMPORT_NO_PLATFORM)
+    assert "linux/s390x, linux/riscv64" in line
+    only_inputs(tmp_path, layout)
+
+
+def test_an_image_for_another_architecture(tmp_path):
+    config = json.dumps({"architecture": "s390x", "os": "linux", "rootfs": {"diff_ids": []}}).encode()
+    archive = docker_archive(tmp_path / "a.tar", [], config=config)
+    assert "is for linux/s390x" in error_line(run_import(archive, "-o", tmp_path / "x.img"), errors.IMPORT_NO_PLATFORM)
+
+
+def test_a_root_filesystem_tarball_is_not_an_image(tmp_path):
+    archive = write_tar(tmp_path / "rootfs.tar", {"bin/sh": b"", "etc/passwd": b""})
+    line = error_line(run_import(archive, "-o", tmp_path / "x.img"), errors.IMPORT_NOT_AN_IMAGE)
+    assert "build.sh --tarball" in line
+    only_inputs(tmp_path, archive)
+
+
+def test_a_file_that_is_no_archive(tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello\n" * 200)
+    error_line(run_import(junk, "-o", tmp_path / "x.img"), errors.IMPORT_NOT_AN_IMAGE)
+    only_inputs(tmp_path, junk)
+
+
+def test_a_truncated_layer(tmp_path):
+    big = layer(entry("big", data=os.urandom(200_000)))
+    files = oci_files([big], compress=False)
+    name = next(n for n, d in files.items() if len(d) > 100_000)
+    files[name] = files[name][:150_000]
+    layout = write_dir(tmp_path / "layout", files)
+    assert "truncated" in error_line(run_import(layout, "-o", tmp_path / "x.img"), errors.IMPORT_CORRUPT)
+    only_inputs(tmp_path, layout)
+
+
+def test_a_truncated_gzip_layer_in_a_docker_archive(tmp_path):
+    archive = docker_archive(tmp_path / "a.tar", [BASE])
+    with tarfile.open(archive) as tar:
+        files = {m.name: tar.extractfile(m).read() for m in tar}
+    name = next(n for n in files if n.endswith(".tar"))
+    files[name] = gzip.compress(files[name])[:-100]
+    write_tar(archive, files)
+    error_line(run_import(archive, "-o", tmp_path / "x.img"), errors.IMPORT_CORRUPT)
+    only_inputs(tmp_path, archive)
+
+
+def test_a_layer_that_does_not_match_its_diff_id(tmp_path):
+    files = oci_files([BASE])
+    config_name = next(n for n, d in files.items() if b"diff_ids" in d)
+    config = json.loads(files[config_name])
+    config["rootfs"]["diff_ids"] = ["sha256:" + "0" * 64]
+    layout = write_dir(tmp_path / "layout", oci_files([BASE], config=json.dumps(config).encode()))
+    assert "diff_id" in error_line(run_import(layout, "-o", tmp_path / "x.img"), errors.IMPORT_DIGEST_MISMATCH)
+    only_inputs(tmp_path, layout)
+
+
+def test_a_blob_that_does_not_match_its_digest(tmp_path):
+    files = oci_files([BASE])
+    name = next(n for n, d in files.items() if d.startswith(b"\x1f\x8b"))
+    files[name] = gzip.compress(layer(entry("evil", data=b"swapped")), mtime=0)
+    layout = write_dir(tmp_path / "layout", files)
+    error_line(run_import(layout, "-o", tmp_path / "x.img"), errors.IMPORT_DIGEST_MISMATCH)
+    only_inputs(tmp_path, layout)
+
+
+def test_an_escaping_layer_leaves_nothing_and_writes_nothing_outside(tmp_path):
+    evil = layer(entry("x", "symlink", link=str(tmp_path)), entry("x/escaped", data=b"gotcha"))
+    archive = docker_archive(tmp_path / "evil.tar", [BASE, evil])
+    assert "symlink" in error_line(run_import(archive, "-o", tmp_path / "x.img"), errors.IMPORT_UNSAFE_PATH)
+    only_inputs(tmp_path, archive)
+
+
+def test_a_zstd_layer_is_refused_clearly(tmp_path):
+    files = oci_files([BASE], compress=False)
+    name = next(n for n, d in files.items() if d == BASE)
+    files[name] = b"\x28\xb5\x2f\xfd" + BASE[4:]
+    layout = write_dir(tmp_path / "layout", files)
+    assert "zstd" in error_line(run_import(layout, "-o", tmp_path / "x.img"), errors.IMPORT_UNSUPPORTED)
+
+
+def test_a_missing_output_directory(tmp_path):
+    archive = docker_archive(tmp_path / "a.tar", [BASE])
+    error_line(run_import(archive, "-o", tmp_path / "no" / "x.img"), errors.IMPORT_OUTPUT)
+
+
+def test_usage_errors(tmp_path):
+    assert error_line(run_import(), errors.USAGE) == "demo-runtime: image import takes one FILE (see --help)"
+    error_line(run_import("a", "b"), errors.USAGE)
