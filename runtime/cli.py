@@ -21,6 +21,7 @@ CORE_OPTIONS = (
     Option("--list-plugins", None, "list the plugins in the order they run, and exit"),
     Option("--disable", "PLUGIN", "turn a plugin off (repeatable, or comma-separated)", repeat=True),
     Option("--plugin", "PLUGIN", "turn on an opt-in or third-party plugin (repeatable)", repeat=True),
+    Option("--explain", None, "as the container starts, say on stderr what each plugin did, in kernel terms"),
     Option("--env", "KEY=VALUE", "set an environment variable in the container (repeatable)", short="-e", repeat=True),
     Option("--tty", None, "give the container a terminal (default: when stdin and stdout are one)", short="-t"),
     Option("--no-tty", None, "never give the container a terminal", short="-T"),
@@ -190,6 +191,8 @@ def run_command(argv):
         chosen = plugins.select(options)
     except plugins.PluginError as e:
         raise UsageError(str(e)) from None
+    for line in plugins.notes(options, chosen):
+        print(f"{PROG}: {line}", file=sys.stderr)
     tty = _want_tty(options)
     env = {}
     for item in options.env:

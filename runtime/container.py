@@ -6,6 +6,7 @@ import _signal as signal  # the C module: `signal` would add an enum import to e
 
 from . import errors
 from .errors import ContainerError, Interrupted
+from .plugin import explanations
 
 # Sent to the runtime, passed on to the container's init.
 FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
@@ -153,6 +154,8 @@ def _child(ctx, plugins, go_read, report_write, console):
             os._exit(code)
         for plugin in plugins:
             plugin.setup_child(ctx)
+        if getattr(ctx.options, "explain", False):  # before the console takes stderr over
+            os.write(2, explanations(ctx, plugins).encode())
         if console:
             console.attach()
         elif not os.isatty(0):

@@ -15,6 +15,10 @@ directory, a firewall rule) sets teardown_after_sigkill: a janitor process then 
 the teardowns if the runtime is killed outright. It knows the state that prepare() made.
 
 Plugins run in the order of runtime.plugins.ORDER in every phase.
+
+Each plugin also explains itself, for --explain, --disable and the lessons: `does` says
+in kernel terms what it does, `lost` what a container is without it, and explain(ctx)
+what it did in this run (the child calls it after every setup_child, before exec).
 """
 
 # Plain classes, not dataclasses: importing dataclasses costs more than a container start.
@@ -55,6 +59,11 @@ class Container:
 class Plugin:
     name = ""
     help = ""
+    does = ""  # what it does, in kernel terms: "clone(CLONE_NEWPID): ..."
+    lost = ""  # what the container is without it: "it sees every host process"
+    # (CAPABILITY, what it allows) for a namespace plugin: kept while the plugin is off,
+    # that capability acts on the host's own namespace.
+    host_power = None
     options = ()
     requires = ()  # names of plugins that must run too
     default = True  # on unless disabled; opt-in plugins say False
@@ -64,6 +73,16 @@ class Plugin:
     def wanted(cls, options):
         """Whether the command line turns this plugin on (for opt-in plugins)."""
         return cls.default
+
+    @classmethod
+    def isolates(cls, options):
+        """Whether, when on, it gives the container its own namespace (net: not with --net host)."""
+        return True
+
+    def explain(self, ctx):
+        """One or two lines on what this run got from the plugin, for --explain. Runs in
+        the child after pivot_root: no imports."""
+        return self.does
 
     def prepare(self, ctx):
         pass
@@ -79,3 +98,14 @@ class Plugin:
 
     def teardown(self, ctx):
         pass
+
+
+def explanations(ctx, plugins):
+    """The --explain report: each plugin's explain(), one line each, continuations indented."""
+    lines = ["demo-runtime: what each plugin did (--explain):"]
+    for plugin in plugins:
+        text = plugin.explain(ctx) or plugin.help
+        first, *rest = text.splitlines()
+        lines.append(f"  {plugin.name}: {first}")
+        lines += [f"  {' ' * len(plugin.name)}  {more}" for more in rest]
+    return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ before the namespace plugins whose child setup reads it, such as uts reading
 ENTRY_POINT_GROUP and run after the built-ins when named with --plugin.
 """
 
-from .caps import Capabilities
+from .caps import NAMES, Capabilities, capabilities
 from .cgroup import Cgroup
 from .clean_mounts import CleanMounts
 from .dev import Dev
@@ -84,12 +84,61 @@ def select(options):
     for name in disabled - set(BUILTIN) - set(options.plugin):
         raise PluginError(f"cannot disable unknown plugin {name!r}")
     added = [n for n in options.plugin if n not in BUILTIN]
-    chosen = [c for c in ORDER if c.name in options.plugin or c.wanted(options)]
-    chosen += [_load(n) for n in added]
-    chosen = [c for c in chosen if c.name not in disabled]
+    wanted = [c for c in ORDER if c.name in options.plugin or c.wanted(options)]
+    wanted += [_load(n) for n in added]
+    _refuse_lone_disable(wanted, disabled)
+    chosen = [c for c in wanted if c.name not in disabled]
     names = {c.name for c in chosen}
     for cls in chosen:
         for needed in cls.requires:
             if needed not in names:
-                raise PluginError(f"plugin {cls.name!r} needs plugin {needed!r}, which is disabled")
+                raise PluginError(f"plugin {cls.name!r} needs plugin {needed!r}, which is off (--plugin {needed})")
+    _refuse_options_of_off_plugins(options, names, disabled, ORDER + tuple(c for c in wanted if c not in ORDER))
     return chosen
+
+
+def _refuse_lone_disable(wanted, disabled):
+    """One refusal that names every plugin needing a disabled one, and the flag that works."""
+    gone = set(disabled)
+    needs = {}
+    for cls in wanted:  # ORDER puts every plugin after those it needs
+        missing = [n for n in cls.requires if n in gone]
+        if missing and cls.name not in gone:
+            needs[cls.name] = missing
+            gone.add(cls.name)
+    if needs:
+        why = "; ".join(f"{name} needs {' and '.join(missing)}" for name, missing in needs.items())
+        every = [c.name for c in wanted if c.name in gone] + sorted(gone - {c.name for c in wanted})
+        raise PluginError(f"--disable {','.join(sorted(disabled))}: {why}; to turn them all off: --disable {','.join(every)}")
+
+
+def _refuse_options_of_off_plugins(options, on, disabled, classes):
+    """An option given for a plugin that does not run is an error, not silently ignored."""
+    for cls in classes:
+        if cls.name in on:
+            continue
+        for option in cls.options:
+            unset = [] if option.repeat else False if option.metavar is None else option.default
+            if getattr(options, option.dest, unset) != unset:
+                flag = option.flag + (f" ({option.short})" if option.short else "")
+                state = "disabled" if cls.name in disabled else f"off (--plugin {cls.name})"
+                raise PluginError(f"{flag} needs the {cls.name} plugin, which is {state}")
+
+
+def notes(options, chosen):
+    """What stderr should say before the start: a line per disabled plugin on what is lost,
+    and a warning where a capability the container keeps acts on a host namespace."""
+    lines = []
+    on_by_default = [c for c in ORDER if c.name in options.plugin or c.wanted(options)]
+    for cls in on_by_default:
+        if cls not in chosen and cls.lost:
+            lines.append(f"{cls.name} disabled: {cls.lost}")
+    names = {c.name for c in chosen}
+    # In a user namespace, capabilities count only in the namespaces it owns.
+    if "userns" not in names:
+        kept = capabilities(options) if "caps" in names else frozenset(NAMES)
+        for cls in ORDER:
+            if cls.host_power and cls.host_power[0] in kept and (cls not in chosen or not cls.isolates(options)):
+                cap, allows = cls.host_power
+                lines.append(f"warning: {cls.name} is off and the container keeps CAP_{cap}: root in it can {allows}")
+    return lines

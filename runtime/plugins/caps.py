@@ -71,6 +71,8 @@ def mask(names):
 class Capabilities(Plugin):
     name = "caps"
     help = "keep Docker's 14 default capabilities; drop the rest from every set, clear ambient"
+    does = "prctl(PR_CAPBSET_DROP) and capset(2): bounding, permitted and effective sets reduced, ambient cleared"
+    lost = "root in the container keeps every capability: mount, load kernel modules, raw I/O, reboot..."
     options = (
         Option("--cap-add", "CAP", "keep a capability too (repeatable, comma-separated; ALL)", repeat=True),
         Option("--cap-drop", "CAP", "drop a capability (repeatable, comma-separated; ALL)", repeat=True),
@@ -94,3 +96,8 @@ class Capabilities(Plugin):
         # Inheritable stays empty (as in Docker since the CVE-2022-24769 fix): exec as
         # root then gives permitted = effective = the bounding set, nothing more.
         linux.set_caps(keep, keep, 0)
+
+    def explain(self, ctx):
+        permitted = ctx.linux.get_caps()[1]
+        kept = [name for number, name in enumerate(NAMES) if permitted >> number & 1]
+        return f"keeps {len(kept)} of {len(NAMES)} capabilities: {' '.join(kept) or 'none'}"

@@ -117,7 +117,9 @@ def hierarchies(proc_cgroup, mountinfo):
 class Cgroup(Plugin):
     name = "cgroup"
     help = "own cgroup (v2; v1 for limits) with --memory/--pids-limit/--cpus, in its own cgroup namespace"
-    requires = ("clean-mounts",)  # it mounts the cgroup filesystem in the pivoted root
+    does = "its own cgroup (v2: clone3 CLONE_INTO_CGROUP) with limits in its files; unshare(CLONE_NEWCGROUP); cgroupfs read-only at /sys/fs/cgroup"
+    lost = "no limits (memory, processes, CPU), and /proc/self/cgroup shows the host's cgroup path"
+    requires = ("clean-mounts", "sys")  # it mounts the cgroup filesystem on the pivoted root's /sys
     options = (
         Option("--memory", "SIZE", "memory limit, e.g. 256m or 1g"),
         Option("--pids-limit", "N", "at most N processes and threads"),
@@ -294,3 +296,11 @@ class Cgroup(Plugin):
                 linux.kill(int(pid), _SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def explain(self, ctx):
+        where = ", ".join(f"{h.path} (v{h.version})" for h in self.hierarchies) or "none: no hierarchy mounted"
+        wanted = ", ".join(f"{what} {value}" for what, value in limits(ctx.options).items()) or "no limits"
+        view = "its cgroup is the / of its cgroup namespace, mounted read-only at /sys/fs/cgroup"
+        if (ctx.options.cgroupns or "private") != "private":
+            view = "--cgroupns host: it sees the host's cgroup paths"
+        return f"cgroup {where}; {wanted}\n{view}"

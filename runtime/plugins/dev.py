@@ -16,6 +16,8 @@ LINKS = (
 class Dev(Plugin):
     name = "dev"
     help = "a minimal /dev on tmpfs: null zero full random urandom tty, private devpts, shm"
+    does = "tmpfs at /dev with bind mounts of null zero full random urandom tty, a private devpts (newinstance) and /dev/shm"
+    lost = "/dev is the image's own directory: no /dev/null, no ptys, no /dev/shm"
     requires = ("mount-image",)
 
     def setup_child(self, ctx):

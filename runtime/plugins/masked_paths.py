@@ -37,6 +37,8 @@ def plan(options):
 class MaskedPaths(Plugin):
     name = "masked-paths"
     help = "Docker's masked paths (/proc/kcore, /proc/keys, ...) and read-only ones (/proc/sys, ...)"
+    does = "/dev/null or an empty read-only tmpfs bound over Docker's masked paths; read-only binds over /proc/sys and the like"
+    lost = "/proc/kcore, /proc/keys, /proc/timer_list and more show host data; /proc/sys and /proc/sysrq-trigger are writable"
     options = (
         Option("--mask", "PATH", "hide one more path: /dev/null over a file, an empty read-only tmpfs over a directory (repeatable)", repeat=True),
         Option("--unmask", "PATH", "neither mask nor make read-only PATH (repeatable, comma-separated; ALL)", repeat=True),
@@ -61,3 +63,7 @@ class MaskedPaths(Plugin):
             except FileNotFoundError:
                 continue
             linux.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _LOCKED)
+
+    def explain(self, ctx):
+        masked, read_only = plan(ctx.options)
+        return f"{len(masked)} paths masked ({', '.join(masked[:3])}...), {len(read_only)} read-only ({', '.join(read_only)})"

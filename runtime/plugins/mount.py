@@ -5,6 +5,9 @@ from ..plugin import Plugin
 class MountNamespace(Plugin):
     name = "mount"
     help = "own mount namespace; host mounts reach it as slaves, nothing flows back"
+    does = "clone(CLONE_NEWNS): its own mount table; / made a recursive slave (MS_SLAVE|MS_REC): host mounts propagate in, none out"
+    lost = "every mount happens in the host's own mount table"
+    host_power = ("SYS_ADMIN", "mount over the host's own filesystems")
 
     def clone_flags(self, ctx):
         return CLONE_NEWNS

@@ -17,6 +17,8 @@ _EXT_MAGIC = b"\x53\xef"  # s_magic, little-endian, at byte 0x38 of the superblo
 class MountImage(Plugin):
     name = "mount-image"
     help = "the image through a self-freeing loop device; read-only under a tmpfs overlay unless --rw"
+    does = "the image on a loop device (LOOP_CONFIGURE, LO_FLAGS_AUTOCLEAR), mounted ext4; read-only under an overlay whose writes go to a tmpfs"
+    lost = "no root filesystem from the image: the container has nothing of its own to run in"
     options = (Option("--rw", None, "write through to the image file (exclusive: one such container at a time)"),)
     requires = ("mount",)
 
@@ -88,3 +90,8 @@ class MountImage(Plugin):
             if fd is not None:
                 os.close(fd)
         self.loop_fd = self.image_fd = None
+
+    def explain(self, ctx):
+        how = "read-write (--rw): writes go into the image file" if ctx.options.rw else (
+            "read-only, under an overlay: writes go to a tmpfs and are gone at exit")
+        return f"{ctx.loop_device} <- {ctx.image}, {how}\nthe loop device frees itself (LO_FLAGS_AUTOCLEAR) once nothing holds it"

@@ -48,6 +48,9 @@ def parse_mode(value):
 class NetNamespace(Plugin):
     name = "net"
     help = "network: own namespace with only lo (default), a bridge with --net bridge, or the host's"
+    does = "clone(CLONE_NEWNET): a network stack of its own with only lo, up (--net bridge adds a veth pair)"
+    lost = "the container shares the host's network: its interfaces, ports and services on 127.0.0.1"
+    host_power = ("NET_ADMIN", "reconfigure the host's interfaces, routes and firewall")
     options = (
         Option(
             "--net", "MODE", "none (default: only lo), bridge[=NAME] (veth on bridge NAME, default dr0), host", default="none"
@@ -132,3 +135,14 @@ class NetNamespace(Plugin):
     def teardown(self, ctx):
         if self.network:
             self.network.teardown()
+
+    @classmethod
+    def isolates(cls, options):
+        return parse_mode(getattr(options, "net", "none"))[0] != "host"
+
+    def explain(self, ctx):
+        if self.mode == "host":
+            return "--net host: the host's own network namespace, no isolation"
+        if self.network:
+            return f"{self.does}\neth0 {self.network.address} on bridge {self.network.bridge}, default route via the bridge"
+        return self.does

@@ -6,6 +6,8 @@ from .caps import privileged
 class NoDev(Plugin):
     name = "nodev"
     help = "the root is nodev: device nodes made in the container (mknod) cannot be opened"
+    does = "remount / with MS_NODEV: a device node made with mknod(2) in the container cannot be opened"
+    lost = "a device node made in the container (mknod, CAP_MKNOD) opens the host's device: a host disk reads raw"
     requires = ("clean-mounts",)
 
     # Docker keeps CAP_MKNOD and stops the use of such nodes with the devices cgroup
@@ -15,3 +17,6 @@ class NoDev(Plugin):
     def setup_child(self, ctx):
         if not privileged(ctx.options):
             ctx.linux.mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_NODEV)
+
+    def explain(self, ctx):
+        return "not applied (--privileged): device nodes made in the container open" if privileged(ctx.options) else self.does

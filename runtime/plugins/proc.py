@@ -5,6 +5,8 @@ from ..plugin import Plugin
 class Proc(Plugin):
     name = "proc"
     help = "/proc of the container's own PID namespace"
+    does = "mount(\"proc\") at /proc: the processes of the container's own PID namespace (ps, /proc/self)"
+    lost = "/proc is the image's empty directory: ps and anything reading /proc/self fail"
     requires = ("mount-image",)
 
     def setup_child(self, ctx):

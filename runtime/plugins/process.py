@@ -102,6 +102,8 @@ def resolve_user(spec, passwd, group_file):
 class Process(Plugin):
     name = "process"
     help = "the command, environment, --user and --workdir, with the image config's defaults"
+    does = "setgroups, setresgid, setresuid to --user, chdir(2) to --workdir; the image config's command and environment"
+    lost = "the image config's Entrypoint, Cmd, Env, User and WorkingDir are not applied: root runs the command in /"
     options = (
         Option("--user", "UID[:GID]|NAME[:GROUP]", "run the command as this user (names from the image's /etc/passwd)", short="-u"),
         Option("--workdir", "DIR", "working directory inside the container (made if missing)", short="-w"),
@@ -166,3 +168,6 @@ class Process(Plugin):
                 linux.chdir(self.workdir)
             except OSError as e:
                 raise ContainerError(errors.RUNTIME_FAILURE, f"--workdir {self.workdir}: {e.strerror}") from None
+
+    def explain(self, ctx):
+        return f"runs {' '.join(ctx.command)} as {self.user or 'root'} in {self.workdir or '/'}"

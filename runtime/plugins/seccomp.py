@@ -63,6 +63,8 @@ def load_program(path, kept_caps, cache_dir=CACHE_DIR):
 class Seccomp(Plugin):
     name = "seccomp"
     help = "seccomp allowlist modelled on Docker's default (libseccomp, cached BPF); denied calls fail with EPERM"
+    does = "prctl(PR_SET_SECCOMP) with a BPF allowlist: denied system calls fail with EPERM"
+    lost = "every system call reaches the kernel: keyctl, bpf, perf_event_open, mount, unshare..."
     options = (
         Option("--seccomp", "PROFILE", "unconfined, default, or a profile FILE in Docker's JSON format"),
     )
@@ -81,3 +83,10 @@ class Seccomp(Plugin):
         # prctl, capset, the console's ioctl/sendmsg/setsid/dup2, and execve.
         if self.program:
             ctx.linux.load_seccomp(self.program)
+
+    def explain(self, ctx):
+        if not self.program:
+            return "no filter (--seccomp unconfined or --privileged): every system call reaches the kernel"
+        path = profile_path(ctx.options)
+        source = "the default profile (Docker's)" if path == DEFAULT_PROFILE else path
+        return f"{self.does}\n{len(self.program) // 8} BPF instructions, from {source}"

@@ -6,6 +6,8 @@ from ..plugin import Option, Plugin
 class TimeNamespace(Plugin):
     name = "time"
     help = "own time namespace (kernel >= 5.6): CLOCK_MONOTONIC and CLOCK_BOOTTIME shifted by --time-offset"
+    does = "unshare(CLONE_NEWTIME) and /proc/self/timens_offsets: CLOCK_MONOTONIC and CLOCK_BOOTTIME shifted"
+    lost = "the container's monotonic and boot-time clocks are the host's (uptime shows the host's)"
     options = (Option("--time-offset", "SECONDS", "shift the container's monotonic and boot-time clocks (turns on the time plugin)"),)
     default = False
 
@@ -23,3 +25,6 @@ class TimeNamespace(Plugin):
             raise ContainerError(USAGE, f"--time-offset: {ctx.options.time_offset!r} is not a whole number of seconds") from None
         ctx.linux.unshare(CLONE_NEWTIME)
         ctx.linux.write_file("/proc/self/timens_offsets", f"monotonic {offset} 0\nboottime {offset} 0\n")
+
+    def explain(self, ctx):
+        return f"unshare(CLONE_NEWTIME): CLOCK_MONOTONIC and CLOCK_BOOTTIME shifted by {int(ctx.options.time_offset or 0)} s"

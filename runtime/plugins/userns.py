@@ -40,6 +40,8 @@ def id_map(options):
 class UserNamespace(Plugin):
     name = "userns"
     help = "container uids 0-65535 are host uids BASE.. (default 100000); the image's files stay host-owned (read-only to it)"
+    does = "unshare(CLONE_NEWUSER) with /proc/PID/uid_map and gid_map: container root is an unprivileged host uid"
+    lost = "root in the container is uid 0 of the host, held back only by the other protections"
     options = (
         Option("--userns", None, "user namespace: container root is host uid BASE; image files owned by host root show as nobody and stay unwritable"),
         Option("--userns-base", "UID", "first host uid (and gid) of the container's range (default 100000)", default="100000"),
@@ -83,3 +85,7 @@ class UserNamespace(Plugin):
         if status != 0:
             raise ContainerError(125, "user namespace: could not write the uid/gid maps")
         linux.become_root()
+
+    def explain(self, ctx):
+        first = base(ctx.options)
+        return f"{self.does}\ncontainer uids 0-{SIZE - 1} are host uids {first}-{first + SIZE - 1}"

@@ -18,9 +18,28 @@ def hostname_from_image_path(path):
     return label or "container"
 
 
+def choose_hostname(requested, etc_hostname, host_name, image_path):
+    """(hostname, where it came from): --hostname, else the image's /etc/hostname, else
+    a name from the image file. An /etc/hostname that is the host's own name is passed
+    over (debootstrap copies the build host's): the container would look like the host."""
+    if requested is not None:
+        return requested, "from --hostname"
+    lines = (etc_hostname or "").strip().splitlines()
+    name = lines[0].strip() if lines else ""
+    fallback = hostname_from_image_path(image_path)
+    if name == host_name:
+        return fallback, f"from the image file's name (its /etc/hostname is this host's own name, {name})"
+    if valid_hostname(name):
+        return name, "from the image's /etc/hostname"
+    return fallback, "from the image file's name (no usable /etc/hostname in the image)"
+
+
 class UtsNamespace(Plugin):
     name = "uts"
     help = "own UTS namespace and hostname: --hostname, else the image's /etc/hostname, else the image's name"
+    does = "clone(CLONE_NEWUTS), then sethostname(2): a hostname of its own"
+    lost = "the container has the host's hostname (and root in it could change the host's)"
+    host_power = ("SYS_ADMIN", "rename the host (sethostname)")
     options = (Option("--hostname", "NAME", "hostname inside the container", short="-H"),)
 
     def prepare(self, ctx):
@@ -32,12 +51,13 @@ class UtsNamespace(Plugin):
         return CLONE_NEWUTS
 
     def setup_child(self, ctx):
-        # Runs after pivot_root, so a symlinked /etc/hostname resolves inside the image.
-        name = ctx.options.hostname
-        if name is None:
-            lines = (ctx.linux.read_file("/etc/hostname") or "").strip().splitlines()
-            name = lines[0].strip() if lines else ""
-            if not valid_hostname(name):
-                name = hostname_from_image_path(ctx.image)
-        ctx.linux.sethostname(name)
-        ctx.env.setdefault("HOSTNAME", name)
+        # Runs after pivot_root, so a symlinked /etc/hostname resolves inside the image;
+        # before sethostname, so uname() still gives the host's own name.
+        requested = ctx.options.hostname
+        etc_hostname = ctx.linux.read_file("/etc/hostname") if requested is None else None
+        self.hostname, self.source = choose_hostname(requested, etc_hostname, os.uname().nodename, ctx.image)
+        ctx.linux.sethostname(self.hostname)
+        ctx.env.setdefault("HOSTNAME", self.hostname)
+
+    def explain(self, ctx):
+        return f"{self.does}\nhostname {self.hostname}, {self.source}"

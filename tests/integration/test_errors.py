@@ -64,4 +64,4 @@ def test_unknown_plugin(runtime):
 
 
 def test_required_plugin_disabled(runtime):
-    assert_clean_failure(runtime.run("true", options=("--disable", "mount-image")), 64, "needs plugin")
+    assert_clean_failure(runtime.run("true", options=("--disable", "mount-image")), 64, "proc needs mount-image")

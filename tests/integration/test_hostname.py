@@ -35,3 +35,15 @@ def test_invalid_hostname_is_refused(runtime):
     assert out.rc == 64
     assert "invalid hostname" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_an_etc_hostname_that_is_the_hosts_own_name_is_passed_over(runtime, host, variant_image, workdir):
+    # debootstrap copies the build host's /etc/hostname into the image it makes.
+    own = host.check_output("hostname")
+    host.check_output("echo %s > %s/hostname", own, workdir)
+    image = variant_image("Debian_12.img", remove=["/etc/hostname"])
+    host.check_output("debugfs -w -R %s %s", f"write {workdir}/hostname /etc/hostname", image)
+    out = runtime.run("hostname", image=image, options=("--explain",))
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == "debian-12"
+    assert f"hostname debian-12, from the image file's name (its /etc/hostname is this host's own name, {own})" in out.stderr
