@@ -35,6 +35,7 @@ CORE_OPTIONS = (
 # status. A first word that is no subcommand is run's: the seed's `demo-runtime IMAGE`.
 COMMANDS = {
     "run": ("cli", "run_command", "run a command in a new container (the default: `demo-runtime IMAGE` is `run IMAGE`)"),
+    "compare": ("compare", "main", "compare [--diff] CHANGE... IMAGE COMMAND: run it with the defaults and with CHANGE, side by side"),
     "image": ("images.command", "main", "image import FILE [-o IMAGE.img]: a docker-archive or OCI image into an ext4 image"),
 }
 HELP = CORE_OPTIONS[0]

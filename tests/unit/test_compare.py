@@ -1,0 +1,57 @@
+"""compare: the two runs' outputs side by side, or as a diff."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from runtime import compare
+from runtime.cli import UsageError
+
+
+def result(stdout, returncode=0):
+    return SimpleNamespace(stdout=stdout, stderr="", returncode=returncode)
+
+
+def test_the_change_is_every_option_before_the_image():
+    unified, change, rest = compare._split(["--disable", "pid", "-H", "web", "--", "img", "sh", "-c", "echo $$"])
+    assert (unified, change, rest) == (False, ["--disable", "pid", "-H", "web"], ["img", "sh", "-c", "echo $$"])
+    assert compare._split(["--diff", "--net=host", "img", "ip", "link"])[:2] == (True, ["--net=host"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["img", "true"], "nothing to compare"),
+        (["--disable", "pid", "img"], "missing IMAGE or COMMAND"),
+        (["--warp", "img", "true"], "unknown option --warp"),
+    ],
+)
+def test_bad_command_lines_are_refused(argv, message):
+    with pytest.raises(UsageError, match=message):
+        compare._split(argv)
+
+
+def test_side_by_side_marks_changed_and_one_sided_lines():
+    rows = compare.side_by_side([("defaults", result("1\nsame\n")), ("--disable pid", result("4711\nsame\nmore\n", 3))], 40)
+    assert rows == [
+        "defaults (exit 0)    --disable pid (exit 3)",
+        "------------------   ------------------",
+        "1                  | 4711",
+        "same                 same",
+        "                   > more",
+    ]
+
+
+def test_long_lines_are_cut_to_their_column():
+    rows = compare.side_by_side([("a", result("x" * 30 + "\n")), ("b", result(""))], 40)
+    assert rows[2] == "x" * 17 + "~ <"
+
+
+def test_diff_is_unified():
+    assert compare.diff([("defaults", result("a\n")), ("-H web", result("b\n"))]) == [
+        "--- defaults (exit 0)",
+        "+++ -H web (exit 0)",
+        "@@ -1 +1 @@",
+        "-a",
+        "+b",
+    ]
