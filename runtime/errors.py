@@ -19,6 +19,7 @@ IMPORT_NO_PLATFORM = 84
 IMPORT_UNSUPPORTED = 85
 IMPORT_OUTPUT = 86
 USER_UNKNOWN = 87
+PORT_ERROR = 89
 RUNTIME_FAILURE = 125
 COMMAND_NOT_EXECUTABLE = 126
 COMMAND_NOT_FOUND = 127
@@ -40,6 +41,7 @@ EXIT_CODES = (
     (IMPORT_UNSUPPORTED, "image import: a layer compression or archive shape not supported"),
     (IMPORT_OUTPUT, "image import: the output cannot be written"),
     (USER_UNKNOWN, "--user names a user or group the image does not have"),
+    (PORT_ERROR, "a --publish port is in use or out of range"),
     (RUNTIME_FAILURE, "any other runtime failure"),
     (COMMAND_NOT_EXECUTABLE, "the command cannot be executed"),
     (COMMAND_NOT_FOUND, "the command is not found in the image"),

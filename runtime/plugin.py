@@ -53,6 +53,7 @@ class Container:
         self.pid = 0  # the container's init, as the runtime sees it
         self.rootfs = None  # the assembled root, in the child, before pivot_root
         self.loop_device = None
+        self.address = None  # the container's IPv4 address on its bridge (--net bridge)
         self.cgroup_fd = None  # a cgroup v2 directory the init is born into (CLONE_INTO_CGROUP)
 
 

@@ -18,6 +18,7 @@ from .net import NetNamespace
 from .no_new_privs import NoNewPrivs
 from .nodev import NoDev
 from .pid import PidNamespace
+from .ports import Ports
 from .process import Process
 from .proc import Proc
 from .seccomp import Seccomp
@@ -37,6 +38,7 @@ ORDER = (
     IpcNamespace,
     UtsNamespace,
     NetNamespace,
+    Ports,
     # Hardening (issue 4). After clean-mounts: they work on the container's own /proc,
     # /sys and /dev. userns is unshared after every mount (ext4 cannot be mounted in a
     # user namespace). Then the process locks itself down: seccomp is loaded while

@@ -78,6 +78,7 @@ class NetNamespace(Plugin):
             self.teardown_after_sigkill = True  # the bridge, its lease and NAT outlive a SIGKILL
             self.network = bridge_module.BridgeNetwork(bridge, subnet, nat)
             self.network.prepare()
+            ctx.address = self.network.address
             self.files["resolv.conf"] = bridge_module.resolv_conf(ctx.linux.read_file("/etc/resolv.conf", 65536))
             self.files["hosts"] = bridge_module.hosts_file(self.network.address, "{hostname}")
 
