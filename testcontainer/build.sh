@@ -79,6 +79,9 @@ Environment:
   BUILD_IMAGE_CACHE_DIR  Download cache (default testcontainer/cache).
   BUSYBOX                Static busybox used by --busybox (default /bin/busybox).
   CC                     C compiler for the extras (default cc).
+  PYTHON                 Python 3 that runs the image writer (default python3).
+  DEMO_RUNTIME_SRC       Where runtime/images/ext4.py is (default: this script's
+                         checkout, the directory above testcontainer/).
 
 Downloads use curl (or wget) with a ${CONNECT_TIMEOUT}s connect timeout.  Without
 network access, use --busybox, --tarball or --rootfs.
@@ -184,21 +187,9 @@ stage_tarball() {
     fi
 }
 
-# Bytes the staged tree needs in a 4 KiB-block ext4: data blocks, directory
-# blocks, slow-symlink blocks and a 256-byte inode each.  Independent of the
-# file system the staging directory lives on.  Prints "BYTES INODES".
-content_estimate() {
-    find "$1" -mindepth 1 -printf '%y %s\n' | awk -v B=4096 '
-        { n++ }
-        $1 == "f" { blocks += int(($2 + B - 1) / B) }
-        $1 == "d" { blocks += int(($2 + B - 1) / B); if ($2 == 0) blocks++ }
-        $1 == "l" { if ($2 >= 60) blocks++ }
-        END { printf "%d %d\n", blocks * B + (n + 16) * 256, n + 16 }'
-}
-
 internal_stage() {
     : "${BI_WORK:?} ${BI_STAGE:?} ${BI_TMP_IMG:?} ${BI_KIND:?}"
-    local root=$BI_STAGE content inodes size min_inodes f name
+    local root=$BI_STAGE result content size journal f name
     install -d -m 0755 "$root"
 
     case $BI_KIND in
@@ -216,36 +207,14 @@ internal_stage() {
         done
     fi
 
-    read -r content inodes < <(content_estimate "$root")
-    if [[ -n ${BI_SIZE:-} ]]; then
-        size=$BI_SIZE
-        if (( size < content )); then
-            die "--size $BI_SIZE_ARG is too small: the content alone needs $(ceil_mib "$content") MiB; use at least --size $(( $(ceil_mib "$((content * 5 / 4))") + 8 ))M or leave --size out"
-        fi
-    else
-        size=$(( ( (content * 5 / 4 + BI_HEADROOM * MiB) + MiB - 1) / MiB * MiB ))
+    # Sizing and mkfs.ext4 -d: the runtime's own implementation (runtime/images/ext4.py),
+    # the one `demo-runtime image import` uses.
+    if ! result=$(PYTHONPATH=$BI_RUNTIME_SRC "$BI_PYTHON" -m runtime.images.ext4 \
+            "$root" "$BI_TMP_IMG" "${BI_SIZE:-}" "$BI_HEADROOM" "${BI_SIZE_ARG:-}" 2> "$BI_WORK/ext4.log"); then
+        die "$(grep -v '^$' "$BI_WORK/ext4.log" | tail -n 1)"
     fi
-
-    # mke2fs gives one inode per 16 KiB (per 4 KiB below 512 MiB, its "small"
-    # type); ask for more when the tree has many tiny files or symlinks.
-    min_inodes=$(( inodes + inodes / 2 + 256 ))
-    local ratio=16384
-    (( size >= 512 * MiB )) || ratio=4096
-    local -a inode_opt=()
-    if (( min_inodes > size / ratio )); then
-        inode_opt=(-N "$min_inodes")
-    fi
-
-    : > "$BI_TMP_IMG"
-    truncate -s "$size" "$BI_TMP_IMG"
-    if ! mkfs.ext4 -F -q -b 4096 -m 0 -L demo-rootfs -E root_owner=0:0 \
-            "${inode_opt[@]}" -d "$root" "$BI_TMP_IMG" > "$BI_WORK/mkfs.log" 2>&1; then
-        if [[ -n ${BI_SIZE:-} ]] && grep -qiE 'allocate|no space|too small|not enough|could not write' "$BI_WORK/mkfs.log"; then
-            die "--size $BI_SIZE_ARG is too small for this content ($(ceil_mib "$content") MiB of files plus ext4 metadata); try --size $(( $(ceil_mib "$((content * 5 / 4))") + 8 ))M or leave --size out"
-        fi
-        die "mkfs.ext4 failed: $(grep -v '^$' "$BI_WORK/mkfs.log" | tail -n 1)"
-    fi
-    if grep -qi 'too small for a journal' "$BI_WORK/mkfs.log"; then
+    read -r size content journal <<< "$result"
+    if [[ $journal == 0 ]]; then
         warn "the image is too small for an ext4 journal and has none; a larger --size adds one"
     fi
     printf '%s %s\n' "$size" "$content" > "$BI_WORK/result"
@@ -424,6 +393,11 @@ if [[ $mke2fs_version =~ ([0-9]+)\.([0-9]+) ]]; then
     fi
 fi
 command -v tar > /dev/null || die "tar not found"
+PYTHON=${PYTHON:-python3}
+command -v "$PYTHON" > /dev/null || die "$PYTHON not found (apt-get install python3): it writes the image"
+RUNTIME_SRC=${DEMO_RUNTIME_SRC:-$(dirname -- "$HERE")}
+[[ -f $RUNTIME_SRC/runtime/images/ext4.py ]] \
+    || die "the runtime's sources are not at $RUNTIME_SRC (runtime/images/ext4.py); set DEMO_RUNTIME_SRC"
 IS_ROOT=0
 [[ $EUID -eq 0 ]] && IS_ROOT=1
 if (( ! IS_ROOT )); then
@@ -614,7 +588,7 @@ fi
 TMP_IMG=$(mktemp --suffix=.img "$OUT_DIR/.${OUTPUT##*/}.tmp.XXXXXX")
 export BI_WORK=$WORK BI_STAGE=$WORK/rootfs BI_TMP_IMG=$TMP_IMG BI_KIND=$SOURCE \
     BI_SRC=$STAGE_SRC BI_EXTRAS=$EXTRAS_OUT BI_SIZE=$SIZE_BYTES BI_SIZE_ARG=$SIZE_ARG \
-    BI_HEADROOM=$HEADROOM
+    BI_HEADROOM=$HEADROOM BI_PYTHON=$PYTHON BI_RUNTIME_SRC=$RUNTIME_SRC
 say "building the image from $SOURCE_DESC"
 if (( IS_ROOT )); then
     internal_stage

@@ -126,7 +126,7 @@ def import_image(source_path, output=None, ref=None):
         _say(f"writing {output}")
         fd, partial = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=out_dir)
         os.close(fd)
-        size = ext4.make(root, partial)
+        size = ext4.make(root, partial)[0]
         os.chmod(partial, 0o644)
         settings = partial + ".json"
         with open(settings, "wb") as f:

@@ -95,14 +95,18 @@ def shared_tmp():
 
 
 def run_unprivileged(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run a copy of build.sh as a user that is not root (nobody, when we are root)."""
+    """Run a copy of build.sh, and of the runtime package that writes its image, as a
+    user that is not root (nobody, when we are root)."""
     script = tmp / "build.sh"
     shutil.copy(BUILD, script)
     script.chmod(0o755)
+    source = tmp / "src"
+    if not source.exists():
+        shutil.copytree(REPO / "runtime", source / "runtime", ignore=shutil.ignore_patterns("__pycache__"))
     argv = ["bash", str(script), "--no-extras", *args]
     if IS_ROOT:
         argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
-    env = _env(tmp, {"HOME": str(tmp)})
+    env = _env(tmp, {"HOME": str(tmp), "DEMO_RUNTIME_SRC": str(source)})
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL, cwd=tmp)
 
