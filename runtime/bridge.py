@@ -77,14 +77,6 @@ def resolv_conf(text):
     return "\n".join(kept) + "\n"
 
 
-def hosts_file(address, hostname):
-    return (
-        "127.0.0.1\tlocalhost\n"
-        "::1\tlocalhost ip6-localhost ip6-loopback\n"
-        f"{address}\t{hostname}\n"
-    )
-
-
 def _netlink_failure(what, e):
     return ContainerError(errors.RUNTIME_FAILURE, f"network: {what}: {e.args[-1] if e.args else e}")
 

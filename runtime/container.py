@@ -1,12 +1,16 @@
 """The clone/exec path: prepare, clone, set up both sides, exec, supervise, tear down."""
 
 import os
+import sys
 
 import _signal as signal  # the C module: `signal` would add an enum import to every start
+import _socket  # the C module, as in linux.py
 
 from . import errors
 from .errors import ContainerError, Interrupted
 from .plugin import explanations
+from .linux import MagicLinkExec, UnsafeImagePath
+from .plugins.caps import privileged
 
 # Sent to the runtime, passed on to the container's init.
 FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
@@ -23,9 +27,9 @@ def run(ctx, plugins):
         for plugin in plugins:
             prepared.append(plugin)
             plugin.prepare(ctx)
-        if any(p.teardown_after_sigkill for p in plugins):
-            janitor = _Janitor(ctx, plugins)
-        status = _start(ctx, plugins)
+        # Always: besides the teardowns, it keeps the container from outliving us.
+        janitor = _Janitor(ctx, [p for p in plugins if p.teardown_after_sigkill])
+        status = _start(ctx, plugins, janitor)
     except BaseException:
         _teardown(ctx, prepared)  # the failure that got us here is the one to report
         raise
@@ -53,36 +57,70 @@ def _teardown(ctx, prepared):
 
 
 class _Janitor:
-    """A forked watcher that runs the teardowns if the runtime dies without doing so.
+    """A forked watcher that acts if the runtime dies without cleaning up.
 
-    Only SIGKILL gets there (every other exit path runs teardown itself). The kernel
-    frees mounts, loop devices, namespaces and veth pairs by itself; this is for what
-    it does not free, such as cgroup directories and firewall rules. It has the
-    plugins' state as of its fork, so such state must be created in prepare().
+    Only SIGKILL gets there (every other exit path tears down itself). It then kills
+    the container's init through a pidfd, which ends its whole PID namespace: the
+    container never outlives the runtime, even if its init cleared the parent-death
+    signal and no cgroup can be killed (--disable cgroup, `ip netns exec`). While the
+    janitor lives, the container cannot have the runtime's interpreter to itself: the
+    janitor runs it too. Then it runs the teardowns the kernel does not do by itself
+    (cgroup directories, firewall rules) for the plugins it was given, with their state
+    as of its fork, so such state must be created in prepare().
     """
 
     def __init__(self, ctx, plugins):
-        read_end, self._write_end = os.pipe()
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self.pid = os.fork()
         if self.pid == 0:
-            os.close(self._write_end)
+            ours.close()
             os.setpgid(0, 0)  # not in the runtime's process group: a Ctrl-C is not for us
             for signum in FORWARDED:
                 signal.signal(signum, signal.SIG_IGN)
             try:
-                if os.read(read_end, 1) != b"d":  # EOF: the runtime is gone
+                if self._watch(ctx, theirs):
                     _teardown(ctx, plugins)
             finally:
                 os._exit(0)
-        os.close(read_end)
+        theirs.close()
+        self._socket = ours
+        self._linux = ctx.linux
+
+    @staticmethod
+    def _watch(ctx, sock):
+        """Messages from the runtime: b"p" with the init's pidfd, b"d" for dismissed.
+        True when the runtime is gone (EOF) without dismissing us."""
+        pidfd = None
+        while True:
+            data, ancillary, _, _ = sock.recvmsg(1, _socket.CMSG_SPACE(4))
+            for level, kind, payload in ancillary:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                    pidfd = int.from_bytes(payload[:4], sys.byteorder)
+            if data == b"d":
+                return False
+            if not data:
+                if pidfd is not None:
+                    ctx.linux.pidfd_kill_and_wait(pidfd, signal.SIGKILL)
+                return True
+
+    def watch(self, pid):
+        """The container's init exists: hand the janitor a pidfd for it (no pid reuse race)."""
+        try:
+            pidfd = self._linux.pidfd_open(pid)
+        except OSError:  # kernels before 5.3: the parent-death signal alone
+            return
+        try:
+            self._socket.sendmsg([b"p"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, pidfd.to_bytes(4, sys.byteorder))])
+        finally:
+            os.close(pidfd)
 
     def dismiss(self):
         """The runtime did its own teardown: tell the janitor to leave."""
         try:
-            os.write(self._write_end, b"d")
-        except BrokenPipeError:  # someone killed the janitor: nothing left to dismiss
+            self._socket.send(b"d")
+        except OSError:  # someone killed the janitor: nothing left to dismiss
             pass
-        os.close(self._write_end)
+        self._socket.close()
         os.waitpid(self.pid, 0)
 
 
@@ -93,7 +131,7 @@ def _forward(ctx, signum):
         raise Interrupted(signum)
 
 
-def _start(ctx, plugins):
+def _start(ctx, plugins, janitor):
     flags = 0
     for plugin in plugins:
         flags |= plugin.clone_flags(ctx)
@@ -113,6 +151,7 @@ def _start(ctx, plugins):
         ctx.pid = pid
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+    janitor.watch(pid)
     os.close(go_read)
     os.close(report_write)
     try:
@@ -158,9 +197,12 @@ def _child(ctx, plugins, go_read, report_write, console):
             os.write(2, explanations(ctx, plugins).encode())
         if console:
             console.attach()
-        elif not os.isatty(0):
-            # Terminal signals then reach only the runtime, which forwards them once.
-            os.setpgid(0, 0)
+        else:
+            # A session of its own, so no controlling terminal: the caller's terminal,
+            # even if stdin is one, cannot be used to TIOCSTI commands into the caller's
+            # shell (bubblewrap's CVE-2017-5226). Terminal signals reach only the
+            # runtime, which forwards them once.
+            os.setsid()
         # Whatever the runtime's caller left open (a directory fd would be a way out
         # of the new root) must not reach the container.
         ctx.linux.close_on_exec_from(3)
@@ -168,13 +210,21 @@ def _child(ctx, plugins, go_read, report_write, console):
         env.update(ctx.env)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         try:
-            _exec(ctx.command, env)
+            _exec(ctx, env)
+        except MagicLinkExec as e:
+            code = errors.COMMAND_NOT_EXECUTABLE
+            message = (
+                f"cannot execute {ctx.command[0]}: {e.filename} resolves through a /proc magic link "
+                "(it would run the runtime's own interpreter in the container; refused)"
+            )
         except FileNotFoundError:
             code, message = errors.COMMAND_NOT_FOUND, f"command not found in the image: {ctx.command[0]}"
         except OSError as e:
             code, message = errors.COMMAND_NOT_EXECUTABLE, f"cannot execute {ctx.command[0]}: {e.strerror}"
     except ContainerError as e:
         code, message = e.code, str(e)
+    except UnsafeImagePath as e:
+        code, message = errors.UNSAFE_IMAGE, f"unsafe image {ctx.image}: its {e.filename} {e.strerror} (refused)"
     except OSError as e:
         where = f" {e.filename}" if e.filename else ""
         message = f"container setup failed:{where} {e.strerror}"
@@ -186,16 +236,25 @@ def _child(ctx, plugins, go_read, report_write, console):
         os._exit(code)
 
 
-def _exec(command, env):
-    """execvpe(), searching the container's PATH. (os.execvpe imports `warnings`,
-    which is no longer on disk once we have pivoted into the image.)"""
+def _exec(ctx, env):
+    """execvpe(), searching the container's PATH, each candidate checked for magic
+    links first (the check is part of the hardening --privileged turns off). (os.execvpe
+    imports `warnings`, which is no longer on disk once we have pivoted into the image.)"""
+    command = ctx.command
+    check = not privileged(ctx.options)
+
+    def execve(path):
+        if check:
+            ctx.linux.exec_check(path)
+        os.execve(path, command, env)
+
     name = command[0]
     if "/" in name:
-        os.execve(name, command, env)
+        execve(name)
     first_error = None
     for directory in env["PATH"].split(":"):
         try:
-            os.execve(f"{directory}/{name}", command, env)
+            execve(f"{directory}/{name}")
         except (FileNotFoundError, NotADirectoryError):
             pass
         except OSError as e:

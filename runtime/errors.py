@@ -8,6 +8,7 @@ IMAGE_MISSING = 66
 IMAGE_NOT_FILE = 67
 IMAGE_CORRUPT = 68
 NO_LOOP_DEVICE = 69
+UNSAFE_IMAGE = 70
 IMAGE_BUSY = 75
 NOT_ROOT = 77
 # Image import and the process options that use an image's contents (issue 13).
@@ -31,6 +32,7 @@ EXIT_CODES = (
     (IMAGE_NOT_FILE, "the image is not a regular file"),
     (IMAGE_CORRUPT, "the image cannot be mounted (corrupt)"),
     (NO_LOOP_DEVICE, "no free loop device"),
+    (UNSAFE_IMAGE, "the image is unsafe: its /proc, /sys or /dev is not a real directory"),
     (IMAGE_BUSY, "the image is in use (--rw needs it alone)"),
     (NOT_ROOT, "not run as root"),
     (IMPORT_NOT_AN_IMAGE, "image import: not a docker-archive or OCI image layout"),

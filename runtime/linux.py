@@ -3,7 +3,12 @@
 Everything the runtime does to the system goes through a `Linux` object, so that
 plugins can be unit-tested against a recording double (tests/unit/fake_linux.py).
 ctypes is used only for the calls Python lacks: clone, mount, umount2, pivot_root,
-unshare, setns, sethostname, prctl.
+unshare, setns, sethostname, prctl, openat2, pidfd_open, pidfd_send_signal.
+
+Paths inside a container's root are never handed to the kernel as strings, which it
+would resolve through whatever symlinks the image holds: they are resolved inside the
+root (openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, or an equivalent walk on
+kernels before 5.6), and mounts go onto the resulting descriptor (/proc/self/fd/N).
 """
 
 import _socket  # the C module (`socket` would add enum and selectors to every start)
@@ -11,6 +16,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import stat
 import struct
 
 CLONE_NEWTIME = 0x00000080
@@ -60,6 +66,16 @@ class NoFreeLoopDevice(OSError):
     pass
 
 
+class UnsafeImagePath(OSError):
+    """The image has something other than a real directory where the runtime mounts
+    the kernel's own filesystems (/proc, /sys, /dev)."""
+
+
+class MagicLinkExec(OSError):
+    """The command, or an interpreter it names with #!, resolves through a /proc magic
+    link: it would run a binary from outside the container (CVE-2019-5736)."""
+
+
 def _loop_info(flags, name):
     return (0, 0, 0, 0, 0, 0, 0, 0, flags, name.encode()[:63], b"", b"", 0, 0)
 
@@ -75,6 +91,7 @@ class Linux:
         machine = os.uname().machine
         self._sys_clone = _SYS_CLONE.get(machine)
         self._sys_pivot_root = _SYS_PIVOT_ROOT.get(machine)
+        self._no_openat2 = False
 
     def _check(self, result, *paths):
         if result == -1:
@@ -119,6 +136,18 @@ class Linux:
         if pid < 0:
             raise OSError(err, f"clone: {os.strerror(err)}")
         return pid
+
+    def pidfd_open(self, pid):
+        return self._check(self._libc.syscall(_SYS_PIDFD_OPEN, pid, 0))
+
+    def pidfd_kill_and_wait(self, pidfd, signum):
+        """pidfd_send_signal(2), then wait until the process has exited (the pidfd polls
+        readable): for a PID namespace's init, until every process in it is gone."""
+        if self._libc.syscall(_SYS_PIDFD_SEND_SIGNAL, pidfd, signum, None, 0) == -1:
+            return  # already gone
+        import select  # only in the janitor, after the runtime died
+
+        select.select([pidfd], [], [])
 
     def unshare(self, flags):
         self._check(self._libc.unshare(ctypes.c_int(flags)))
@@ -190,6 +219,161 @@ class Linux:
             return None
         finally:
             os.close(fd)
+
+
+    # -- paths inside the container's root -----------------------------------
+    def open_in_root(self, root, path, flags=os.O_PATH, symlinks=True):
+        """A descriptor for `path` resolved inside the directory `root` as if it were
+        "/": ".." stops at it, absolute symlinks restart at it, magic links (/proc/*/exe,
+        /proc/*/root...) are refused with ELOOP. symlinks=False refuses any symlink."""
+        root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return self._openat2(root_fd, path, flags | os.O_CLOEXEC, symlinks)
+        finally:
+            os.close(root_fd)
+
+    def _openat2(self, root_fd, path, flags, symlinks):
+        resolve = _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS | (0 if symlinks else _RESOLVE_NO_SYMLINKS)
+        if not self._no_openat2:
+            how = struct.pack("QQQ", flags, 0, resolve)
+            fd = self._libc.syscall(_SYS_OPENAT2, root_fd, os.fsencode(path), how, len(how))
+            if fd >= 0:
+                return fd
+            err = ctypes.get_errno()
+            if err != errno.ENOSYS:
+                raise OSError(err, f"openat2: {os.strerror(err)}", path)
+            self._no_openat2 = True  # kernels before 5.6
+        return _walk_in_root(root_fd, path, flags, symlinks)
+
+    def make_in_root(self, root, path, directory=True, mode=0o755, real=False):
+        """open_in_root(), creating what is missing: parent directories, then `path` as a
+        directory or an empty file. real=True: `path` itself must not be a symlink (it is
+        where a kernel filesystem goes), else UnsafeImagePath."""
+        parts = [p for p in path.split("/") if p not in ("", ".")]
+        fd = self.open_in_root(root, "/")  # the resolved parent of the next component
+        made = ""
+        try:
+            for i, name in enumerate(parts):
+                made += "/" + name
+                last = i == len(parts) - 1
+                try:
+                    found = self.open_in_root(root, made, symlinks=not (last and real))
+                except FileNotFoundError:
+                    try:
+                        if last and not directory:
+                            flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+                            os.close(os.open(name, flags, mode, dir_fd=fd))
+                        else:
+                            os.mkdir(name, mode, dir_fd=fd)
+                    except FileExistsError:  # a dangling symlink: nothing to resolve it to
+                        raise OSError(errno.ENOENT, "a dangling symlink", made) from None
+                    found = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                except OSError as e:
+                    if last and real and e.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise UnsafeImagePath(e.errno, "is a symlink, not a directory", path) from None
+                    raise
+                os.close(fd)
+                fd = found
+            if real and not _is_directory(fd):
+                raise UnsafeImagePath(errno.ENOTDIR, "is not a directory", path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def symlink_in_root(self, root, target, path):
+        """Create the symlink `path` (its parent resolved inside root) pointing at `target`."""
+        parent, _, name = path.rpartition("/")
+        fd = self.open_in_root(root, parent or "/")
+        try:
+            os.symlink(target, name, dir_fd=fd)
+        finally:
+            os.close(fd)
+
+    def kind_in_root(self, root, path):
+        """"dir", "file" (anything else), or None if `path` does not resolve inside root."""
+        try:
+            fd = self.open_in_root(root, path)
+        except FileNotFoundError:
+            return None
+        try:
+            return "dir" if _is_directory(fd) else "file"
+        finally:
+            os.close(fd)
+
+    def read_in_root(self, root, path, limit=4096):
+        """A small regular file inside root as text, or None (missing, not a regular file:
+        a device node or FIFO of the image is never opened for reading)."""
+        try:
+            fd = self.open_in_root(root, path)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return self.read_file(f"/proc/self/fd/{fd}", limit)
+        finally:
+            os.close(fd)
+
+    def mount_in_root(self, root, path, source, fstype=None, flags=0, data=None, make=None, real=False):
+        """mount(2) onto `path` resolved inside root, through its descriptor.
+
+        source: a str is the runtime's own path (e.g. "/dev/null", before pivot_root the
+        host's), an int a descriptor; None with MS_BIND binds `path` onto itself. The
+        target is opened anew on each call, so a remount reaches the mount made before.
+        make="dir"/"file" creates a missing target (make_in_root)."""
+        if make:
+            fd = self.make_in_root(root, path, directory=make == "dir", real=real)
+        else:
+            fd = self.open_in_root(root, path)
+        try:
+            if source is None and flags & MS_BIND and not flags & MS_REMOUNT:
+                source = fd
+            if isinstance(source, int):
+                source = f"/proc/self/fd/{source}"
+            try:
+                self.mount(source, f"/proc/self/fd/{fd}", fstype, flags, data)
+            except OSError as e:
+                raise OSError(e.errno, f"mount: {e.strerror}", path) from None
+        finally:
+            os.close(fd)
+
+    def exec_check(self, path):
+        """In the container's root (after pivot_root), refuse (MagicLinkExec) a command
+        that resolves, itself or through the #!
+        interpreters the kernel would follow (up to its 4 levels), through a magic link:
+        `#!/proc/self/exe` would make the container run the runtime's own interpreter.
+        FileNotFoundError if there is no such file, as execve would say."""
+        for _ in range(5):
+            try:
+                fd = self.open_in_root("/", path, os.O_RDONLY | os.O_NONBLOCK)
+            except OSError as e:
+                if e.errno == errno.ELOOP and self._resolves_with_magic(path):
+                    raise MagicLinkExec(errno.ELOOP, "resolves through a /proc magic link", path) from None
+                if e.errno == errno.ENOENT:
+                    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path) from None
+                return  # unreadable or a loop: execve gives its own answer
+            try:
+                head = os.read(fd, 256) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+            except OSError:
+                head = b""
+            finally:
+                os.close(fd)
+            if not head.startswith(b"#!"):
+                return
+            words = head[2:].split(b"\n", 1)[0].split()
+            if not words:
+                return
+            path = os.fsdecode(words[0])
+
+    def _resolves_with_magic(self, path):
+        """After ELOOP inside the root "/": does the kernel resolve it when it may follow
+        magic links (as execve does)? Then it was a magic link, not a symlink loop."""
+        try:
+            os.close(os.open(path, os.O_PATH | os.O_CLOEXEC))
+        except OSError:
+            return False
+        return True
 
     # -- loop devices ------------------------------------------------------
     def attach_loop(self, file_fd, read_only, name=""):
@@ -341,6 +525,67 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 # clone3 has one syscall number on every architecture (asm-generic/unistd.h).
 _SYS_CLONE3 = 435
 _CLONE_INTO_CGROUP = 0x200000000
+
+
+# pidfd_open(2), pidfd_send_signal(2): one number on every architecture.
+_SYS_PIDFD_SEND_SIGNAL = 424
+_SYS_PIDFD_OPEN = 434
+# openat2(2): one number on every architecture; struct open_how's resolve flags.
+_SYS_OPENAT2 = 437
+_RESOLVE_NO_MAGICLINKS = 0x02
+_RESOLVE_NO_SYMLINKS = 0x04
+_RESOLVE_IN_ROOT = 0x10
+_PROC_SUPER_MAGIC = 0x9FA0
+_MAX_SYMLINKS = 40
+
+
+def _is_directory(fd):
+    return stat.S_ISDIR(os.fstat(fd).st_mode)
+
+
+def _walk_in_root(root_fd, path, flags, symlinks):
+    """openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) for kernels without it: one
+    component at a time, never letting the kernel follow a link. A symlink's text is
+    resolved inside the root; a link on procfs (where the magic ones live) is ELOOP."""
+    todo = [p for p in path.split("/") if p not in ("", ".")]
+    todo.reverse()
+    chain = [os.dup(root_fd)]  # the directories walked through; chain[0] is the root
+    links = 0
+    try:
+        while todo:
+            name = todo.pop()
+            if name == "..":
+                if len(chain) > 1:
+                    os.close(chain.pop())
+                continue
+            fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=chain[-1])
+            if not stat.S_ISLNK(os.fstat(fd).st_mode):
+                chain.append(fd)
+                continue
+            os.close(fd)
+            links += 1
+            if not symlinks or links > _MAX_SYMLINKS or _on_procfs(chain[-1]):
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+            target = os.readlink(name, dir_fd=chain[-1])
+            if target.startswith("/"):
+                while len(chain) > 1:
+                    os.close(chain.pop())
+            todo.extend(reversed([p for p in target.split("/") if p not in ("", ".")]))
+        return os.open(f"/proc/self/fd/{chain[-1]}", flags) if flags & ~(os.O_PATH | os.O_CLOEXEC) else os.dup(chain[-1])
+    finally:
+        for fd in chain:
+            os.close(fd)
+
+
+class _Statfs(ctypes.Structure):
+    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
+
+
+def _on_procfs(fd):
+    buf = _Statfs()
+    if ctypes.CDLL(None, use_errno=True).fstatfs(fd, ctypes.byref(buf)) != 0:
+        return True  # cannot tell: treat as magic
+    return buf.f_type == _PROC_SUPER_MAGIC
 
 
 class _SockFprog(ctypes.Structure):

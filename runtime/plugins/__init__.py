@@ -1,9 +1,10 @@
 """The built-in plugins and the one order they run in.
 
-Filesystem first: the root is assembled and entered (clean-mounts does pivot_root)
-before the namespace plugins whose child setup reads it, such as uts reading
-/etc/hostname. Plugins from other packages register under the entry-point group
-ENTRY_POINT_GROUP and run after the built-ins when named with --plugin.
+Filesystem first: the root is assembled, then the namespace plugins fill it (uts reads
+/etc/hostname, net writes /etc/hosts), masks go over /proc and /sys, and only then is
+it entered (clean-mounts does pivot_root). Plugins from other packages register under
+the entry-point group ENTRY_POINT_GROUP and run after the built-ins when named with
+--plugin.
 """
 
 from .caps import NAMES, Capabilities, capabilities
@@ -33,20 +34,21 @@ ORDER = (
     Proc,
     Sys,
     Dev,
-    CleanMounts,
     PidNamespace,
     IpcNamespace,
     UtsNamespace,
     NetNamespace,
     Ports,
-    # Hardening (issue 4). After clean-mounts: they work on the container's own /proc,
-    # /sys and /dev. userns is unshared after every mount (ext4 cannot be mounted in a
-    # user namespace). Then the process locks itself down: seccomp is loaded while
-    # caps still holds CAP_SYS_ADMIN (no_new_privs is not needed for it), and caps
-    # comes last; the console attach and execve that follow need no capability.
-    NoDev,
     MaskedPaths,
     Cgroup,
+    # Every path the plugins above mount on or write is resolved inside the root while
+    # the host's /proc still gives /proc/self/fd to mount through. Then the root is
+    # entered, and the process locks itself down (issue 4): userns is unshared after
+    # every mount (ext4 cannot be mounted in a user namespace); seccomp is loaded while
+    # caps still holds CAP_SYS_ADMIN (no_new_privs is not needed for it), and caps comes
+    # last; the console attach and execve that follow need no capability.
+    CleanMounts,
+    NoDev,
     TimeNamespace,
     UserNamespace,
     NoNewPrivs,

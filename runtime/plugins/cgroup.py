@@ -119,7 +119,7 @@ class Cgroup(Plugin):
     help = "own cgroup (v2; v1 for limits) with --memory/--pids-limit/--cpus, in its own cgroup namespace"
     does = "its own cgroup (v2: clone3 CLONE_INTO_CGROUP) with limits in its files; unshare(CLONE_NEWCGROUP); cgroupfs read-only at /sys/fs/cgroup"
     lost = "no limits (memory, processes, CPU), and /proc/self/cgroup shows the host's cgroup path"
-    requires = ("clean-mounts", "sys")  # it mounts the cgroup filesystem on the pivoted root's /sys
+    requires = ("mount-image",)  # it mounts the cgroup filesystem into the image's root
     options = (
         Option("--memory", "SIZE", "memory limit, e.g. 256m or 1g"),
         Option("--pids-limit", "N", "at most N processes and threads"),
@@ -238,12 +238,13 @@ class Cgroup(Plugin):
         linux.unshare(CLONE_NEWCGROUP)
         if not self.hierarchies:
             return
-        # After pivot_root: /sys is the container's read-only sysfs. The mounts show the
+        # Into the root before pivot_root, resolved inside it. The mounts show the
         # namespace's root, i.e. the container's own cgroup, read-only.
+        root = ctx.rootfs
         if all(h.version == 2 for h in self.hierarchies) and self.hierarchies[0].mount == MOUNT_POINT:
-            linux.mount("cgroup2", MOUNT_POINT, "cgroup2", MS_RDONLY | _FLAGS)
+            linux.mount_in_root(root, MOUNT_POINT, "cgroup2", "cgroup2", MS_RDONLY | _FLAGS, make="dir")
             return
-        linux.mount("cgroup", MOUNT_POINT, "tmpfs", _FLAGS, "mode=0755,size=64k")
+        linux.mount_in_root(root, MOUNT_POINT, "cgroup", "tmpfs", _FLAGS, "mode=0755,size=64k", make="dir")
         links = []
         for h in self.hierarchies:
             if h.version == 2:
@@ -253,11 +254,10 @@ class Cgroup(Plugin):
                 target, fstype, data = f"{MOUNT_POINT}/{','.join(names)}", "cgroup", h.controllers
                 if len(names) > 1:
                     links += [(",".join(names), f"{MOUNT_POINT}/{n}") for n in names]
-            linux.mkdir(target)
-            linux.mount("cgroup", target, fstype, MS_RDONLY | _FLAGS, data)
+            linux.mount_in_root(root, target, "cgroup", fstype, MS_RDONLY | _FLAGS, data, make="dir")
         for target, path in links:
-            linux.symlink(target, path)
-        linux.mount(None, MOUNT_POINT, None, MS_REMOUNT | MS_RDONLY | _FLAGS, "mode=0755,size=64k")
+            linux.symlink_in_root(root, target, path)
+        linux.mount_in_root(root, MOUNT_POINT, None, None, MS_REMOUNT | MS_RDONLY | _FLAGS, "mode=0755,size=64k")
 
     def teardown(self, ctx):
         if getattr(self, "fd", None) is not None:

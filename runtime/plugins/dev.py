@@ -21,16 +21,15 @@ class Dev(Plugin):
     requires = ("mount-image",)
 
     def setup_child(self, ctx):
-        linux = ctx.linux
-        dev = f"{ctx.rootfs}/dev"
-        linux.mkdir(dev)
-        linux.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=0755,size=64k")
+        # Everything below /dev is on the fresh tmpfs, so nothing the image put there
+        # (a symlinked /dev/pts or /dev/shm) is seen; /dev itself must be a directory.
+        linux, root = ctx.linux, ctx.rootfs
+        locked = MS_NOSUID | MS_NOEXEC | MS_NODEV
+        linux.mount_in_root(root, "/dev", "tmpfs", "tmpfs", locked, "mode=0755,size=64k", make="dir", real=True)
         for name in DEVICES:
-            linux.create_file(f"{dev}/{name}", 0o666)
-            linux.mount(f"/dev/{name}", f"{dev}/{name}", None, MS_BIND)
-        linux.mkdir(f"{dev}/pts")
-        linux.mount("devpts", f"{dev}/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")
-        linux.mkdir(f"{dev}/shm", 0o1777)
-        linux.mount("shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+            linux.mount_in_root(root, f"/dev/{name}", f"/dev/{name}", None, MS_BIND, make="file")
+        pts = "newinstance,ptmxmode=0666,mode=0620,gid=5"
+        linux.mount_in_root(root, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, pts, make="dir")
+        linux.mount_in_root(root, "/dev/shm", "shm", "tmpfs", locked, "mode=1777,size=65536k", make="dir")
         for target, name in LINKS:
-            linux.symlink(target, f"{dev}/{name}")
+            linux.symlink_in_root(root, target, f"/dev/{name}")

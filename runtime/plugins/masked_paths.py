@@ -1,6 +1,4 @@
-import os
-
-from ..errors import USAGE, ContainerError
+from ..errors import RUNTIME_FAILURE, USAGE, ContainerError
 from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
 from ..plugin import Option, Plugin
 from .caps import privileged
@@ -43,26 +41,32 @@ class MaskedPaths(Plugin):
         Option("--mask", "PATH", "hide one more path: /dev/null over a file, an empty read-only tmpfs over a directory (repeatable)", repeat=True),
         Option("--unmask", "PATH", "neither mask nor make read-only PATH (repeatable, comma-separated; ALL)", repeat=True),
     )
-    requires = ("clean-mounts", "dev")
+    requires = ("mount-image",)
 
     def setup_child(self, ctx):
-        # After pivot_root: /dev/null is the container's own, and paths resolve inside.
+        # Before pivot_root, inside the root: /proc and /sys there are the kernel's own
+        # (proc and sys refuse an image whose /proc or /sys is not a real directory), so a
+        # path that does not resolve is one this kernel lacks. Any other failure stops the
+        # start: the container never runs with a protection silently missing.
         masked, read_only = plan(ctx.options)
-        linux = ctx.linux
+        linux, root = ctx.linux, ctx.rootfs
         for path in masked:
+            kind = linux.kind_in_root(root, path)
             try:
-                if os.path.isdir(path):
-                    linux.mount("tmpfs", path, "tmpfs", MS_RDONLY | _LOCKED, "mode=0555")
-                elif os.path.lexists(path):
-                    linux.mount("/dev/null", path, None, MS_BIND)
-            except FileNotFoundError:  # not in this kernel (e.g. no /proc/kcore)
-                pass
+                if kind == "dir":
+                    linux.mount_in_root(root, path, "tmpfs", "tmpfs", MS_RDONLY | _LOCKED, "mode=0555")
+                elif kind == "file":
+                    linux.mount_in_root(root, path, "/dev/null", None, MS_BIND)
+            except OSError as e:
+                raise ContainerError(RUNTIME_FAILURE, f"cannot mask {path}: {e.strerror}") from None
         for path in read_only:
-            try:
-                linux.mount(path, path, None, MS_BIND | MS_REC)
-            except FileNotFoundError:
+            if linux.kind_in_root(root, path) is None:
                 continue
-            linux.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _LOCKED)
+            try:
+                linux.mount_in_root(root, path, None, None, MS_BIND | MS_REC)
+                linux.mount_in_root(root, path, None, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _LOCKED)
+            except OSError as e:
+                raise ContainerError(RUNTIME_FAILURE, f"cannot make {path} read-only: {e.strerror}") from None
 
     def explain(self, ctx):
         masked, read_only = plan(ctx.options)

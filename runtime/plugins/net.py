@@ -3,10 +3,11 @@
   --net none            own namespace, `lo` up, nothing else (the default)
   --net bridge[=NAME]   own namespace plus eth0: a veth pair whose host end is on bridge
                         NAME (default dr0), an address leased from --subnet, a default
-                        route via the bridge, /etc/hosts and /etc/resolv.conf; --nat adds
+                        route via the bridge, the host's /etc/resolv.conf; --nat adds
                         outbound NAT to whatever the host routes through
   --net host            the host's namespace: no network isolation at all (warns)
 
+In every mode /etc/hosts names localhost and the hostname.
 `none` stays as cheap as a namespace and one ioctl: runtime.bridge, and pyroute2 with
 it, are imported only for bridge mode.
 """
@@ -14,16 +15,19 @@ it, are imported only for bridge mode.
 import os
 
 from ..errors import USAGE, ContainerError
-from ..linux import CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID
+from ..linux import CLONE_NEWNET, MS_BIND
 from ..plugin import Option, Plugin
+from .mount_image import STAGING
 
 MODES = ("none", "bridge", "host")
 DEFAULT_BRIDGE = "dr0"
 _IFNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-# Where the child mounts a scratch tmpfs for a moment (the first that exists): it covers
-# that directory only while /etc/hosts and /etc/resolv.conf are bound from it.
-_SCRATCH = ("/dev", "/proc", "/tmp", "/mnt", "/root")
-_NAME_FILES = ("hosts", "resolv.conf")
+
+
+def hosts_file(address, hostname):
+    """/etc/hosts: localhost, and the hostname at the container's address (127.0.1.1
+    without one, as Debian does)."""
+    return f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{address or '127.0.1.1'}\t{hostname}\n"
 
 
 def valid_ifname(name):
@@ -51,6 +55,7 @@ class NetNamespace(Plugin):
     does = "clone(CLONE_NEWNET): a network stack of its own with only lo, up (--net bridge adds a veth pair)"
     lost = "the container shares the host's network: its interfaces, ports and services on 127.0.0.1"
     host_power = ("NET_ADMIN", "reconfigure the host's interfaces, routes and firewall")
+    requires = ("mount-image",)  # /etc/hosts goes into the image's root
     options = (
         Option(
             "--net", "MODE", "none (default: only lo), bridge[=NAME] (veth on bridge NAME, default dr0), host", default="none"
@@ -62,7 +67,7 @@ class NetNamespace(Plugin):
     def __init__(self):
         self.mode = "none"
         self.network = None  # runtime.bridge.BridgeNetwork in bridge mode
-        self.files = {}  # /etc name -> contents, written by the child (bridge mode)
+        self.resolv_conf = None  # the container's /etc/resolv.conf; None: the image's
 
     def prepare(self, ctx):
         options = ctx.options
@@ -72,6 +77,7 @@ class NetNamespace(Plugin):
             raise ContainerError(USAGE, "--subnet and --nat need --net bridge")
         if self.mode == "host":
             os.write(2, b"demo-runtime: warning: --net host: the container shares the host's network (no isolation)\n")
+            self.resolv_conf = ctx.linux.read_file("/etc/resolv.conf", 65536)
         elif self.mode == "bridge":
             from .. import bridge as bridge_module
 
@@ -79,8 +85,7 @@ class NetNamespace(Plugin):
             self.network = bridge_module.BridgeNetwork(bridge, subnet, nat)
             self.network.prepare()
             ctx.address = self.network.address
-            self.files["resolv.conf"] = bridge_module.resolv_conf(ctx.linux.read_file("/etc/resolv.conf", 65536))
-            self.files["hosts"] = bridge_module.hosts_file(self.network.address, "{hostname}")
+            self.resolv_conf = bridge_module.resolv_conf(ctx.linux.read_file("/etc/resolv.conf", 65536))
 
     def clone_flags(self, ctx):
         return 0 if self.mode == "host" else CLONE_NEWNET
@@ -90,48 +95,32 @@ class NetNamespace(Plugin):
             self.network.attach(ctx.linux, ctx.pid)
 
     def setup_child(self, ctx):
-        if self.mode == "host":
-            return
-        ctx.linux.set_link_up("lo")
-        if self.files:
-            self._name_files(ctx)
+        if self.mode != "host":
+            ctx.linux.set_link_up("lo")
+        address = self.network.address if self.network else None
+        self._bind_etc_file(ctx, "hosts", hosts_file(address, os.uname().nodename))
+        if self.resolv_conf is not None:
+            self._bind_etc_file(ctx, "resolv.conf", self.resolv_conf)
 
-    def _name_files(self, ctx):
-        """/etc/hosts and /etc/resolv.conf, bound from a private tmpfs: the container sees
-        (and may edit) them, the image never gets them, not even with --rw.
-
-        In the child after pivot_root: no imports from here on."""
-        linux = ctx.linux
-        scratch = None
-        for path in _SCRATCH:
-            try:
-                linux.mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k")
-            except FileNotFoundError:
-                continue
-            scratch = path
-            break
-        if scratch is None:
-            raise ContainerError(USAGE, "--net bridge needs one of /dev /proc /tmp /mnt /root in the image")
+    def _bind_etc_file(self, ctx, name, text):
+        """/etc/NAME bound from the runtime's staging tmpfs, before pivot_root: the
+        container sees (and may edit) it, the image never gets it, not even with --rw.
+        The target is resolved inside the root, whatever symlink the image has there."""
+        linux, target = ctx.linux, f"/etc/{name}"
+        source = f"{STAGING}/{name}"
+        linux.create_file(source)
+        linux.write_file(source, text)
+        rw = getattr(ctx.options, "rw", False)
         try:
-            rw = getattr(ctx.options, "rw", False)
-            for name in _NAME_FILES:
-                target = f"/etc/{name}"
-                text = self.files[name].replace("{hostname}", os.uname().nodename)
-                if linux.read_file(target) is None:
-                    try:
-                        if rw:  # the image is the writable layer: leave it unchanged
-                            raise OSError("the image is written through with --rw")
-                        linux.mkdir("/etc")
-                        linux.create_file(target)  # into the overlay's upper layer
-                    except OSError as e:  # e.g. a dangling symlink
-                        os.write(2, f"demo-runtime: warning: no {target} in the image, not written: {e}\n".encode())
-                        continue
-                linux.create_file(f"{scratch}/{name}")
-                linux.write_file(f"{scratch}/{name}", text)
-                linux.mount(f"{scratch}/{name}", target, None, MS_BIND)
-        finally:
-            # The bind mounts keep the tmpfs alive; the scratch directory is itself again.
-            linux.umount(scratch, MNT_DETACH)
+            # Without --rw a missing file is made in the overlay's upper layer; with --rw
+            # the image is the writable layer and stays as it is.
+            make = None if rw else "file"
+            if rw and linux.kind_in_root(ctx.rootfs, target) is None:
+                raise FileNotFoundError(2, "not in the image, and --rw writes through to it", target)
+            linux.mount_in_root(ctx.rootfs, target, source, None, MS_BIND, make=make)
+        except FileNotFoundError as e:  # e.g. a dangling symlink
+            if self.network:  # asked for a network: say that a name file is missing
+                os.write(2, f"demo-runtime: warning: {target} not written: {e.strerror}\n".encode())
 
     def teardown(self, ctx):
         if self.network:

@@ -10,6 +10,6 @@ class Proc(Plugin):
     requires = ("mount-image",)
 
     def setup_child(self, ctx):
-        target = f"{ctx.rootfs}/proc"
-        ctx.linux.mkdir(target, 0o555)
-        ctx.linux.mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        # real=True: an image whose /proc is a symlink would send procfs elsewhere and
+        # leave the masks over /proc/sys & co. to a directory of the image's choosing.
+        ctx.linux.mount_in_root(ctx.rootfs, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, make="dir", real=True)

@@ -10,6 +10,5 @@ class Sys(Plugin):
     requires = ("mount-image",)
 
     def setup_child(self, ctx):
-        target = f"{ctx.rootfs}/sys"
-        ctx.linux.mkdir(target, 0o555)
-        ctx.linux.mount("sysfs", target, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        ctx.linux.mount_in_root(ctx.rootfs, "/sys", "sysfs", "sysfs", flags, make="dir", real=True)

@@ -51,10 +51,10 @@ class UtsNamespace(Plugin):
         return CLONE_NEWUTS
 
     def setup_child(self, ctx):
-        # Runs after pivot_root, so a symlinked /etc/hostname resolves inside the image;
-        # before sethostname, so uname() still gives the host's own name.
+        # Resolved inside the image (a device node or FIFO there is not read); before
+        # sethostname, so uname() still gives the host's own name.
         requested = ctx.options.hostname
-        etc_hostname = ctx.linux.read_file("/etc/hostname") if requested is None else None
+        etc_hostname = ctx.linux.read_in_root(ctx.rootfs, "/etc/hostname") if requested is None else None
         self.hostname, self.source = choose_hostname(requested, etc_hostname, os.uname().nodename, ctx.image)
         ctx.linux.sethostname(self.hostname)
         ctx.env.setdefault("HOSTNAME", self.hostname)

@@ -73,6 +73,7 @@ def _snapshot(host, target, workdir):
         "echo '## mount'; awk '{print $5}' /proc/self/mountinfo;"
         "echo '## tmp'; ls -A /tmp /var/tmp /run 2>/dev/null;"
         "echo '## proc'; ps -eo stat=,args=;"
+        "echo '## pid'; ps -eo pid=;"
         "echo '## cgroup'; find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/*' 2>/dev/null"
     )
     sections, current = {}, None
@@ -82,9 +83,13 @@ def _snapshot(host, target, workdir):
         elif line.strip():
             current.add(line.strip())
     ours = (target.image, workdir)
+    live = sections.get("pid", set())
+    # The machine may be shared with other test runs: look only at what a runtime of
+    # ours could leave (its staging lives under /tmp; it mounts nothing on the host).
+    mine = ("/tmp/", "/var/tmp/", "/run/demo-runtime", "/mnt/", *ours)
     return {
         "attached loop devices": {b for b in sections.get("loop", ()) if b.startswith(ours)},
-        "host mounts": sections.get("mount", set()),
+        "host mounts": {m for m in sections.get("mount", ()) if m.startswith(mine) or m in ("/tmp", "/mnt")},
         # Names a runtime's temporary directory would have (tempfile's, ours, the seed's);
         # other processes on a shared machine may add files of their own meanwhile.
         "temporary directories": {
@@ -93,7 +98,9 @@ def _snapshot(host, target, workdir):
             if e.startswith(("tmp", "demo-runtime", "containerimage")) and not e.startswith("demo-runtime-tests.")
         },
         "processes": {p for p in sections.get("proc", ()) if any(o in p for o in ours) and not p.startswith("Z")},
-        "container cgroups": sections.get("cgroup", set()),
+        # A cgroup is named after its runtime's pid: one whose runtime is gone is left over
+        # (a running one belongs to a live container, ours or another run's).
+        "container cgroups": {c for c in sections.get("cgroup", ()) if c.rpartition("/")[2].split("-")[0] not in live},
     }
 
 

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.property("net")
 
 BRIDGE = "--net", "bridge"
 # A container init that ends on SIGTERM (PID 1 gets no default actions: `sleep` would not).
-LONG = ("/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+# Says "trapped" once a TERM (forwarded by the runtime) would end it.
+LONG = ("/bin/sh", "-c", "trap 'exit 0' TERM; echo trapped; while :; do sleep 0.1; done")
 ADDRESS = re.compile(r"inet (10\.88\.\d+\.\d+)/16")
 
 
@@ -55,6 +56,12 @@ class Netns:
         line = self.runtime.line(*command, options=options)
         pid = int(self.host.check_output(f"{line} >{out} 2>&1 </dev/null & echo $!"))
         self.pids.append(pid)
+        return pid
+
+    def start_long(self, options=BRIDGE, *, out):
+        """LONG in the background, once its TERM trap is set; returns the runtime's pid."""
+        pid = self.start(*LONG, options=options, out=out)
+        wait_for(lambda: "trapped" in self.host.run(f"cat {out}").stdout, 15, "the container's TERM trap")
         return pid
 
     def running(self, pid):
@@ -155,7 +162,7 @@ def test_eth0_has_its_address_and_a_default_route(netns):
 
 
 def test_the_bridge_exists_while_a_container_uses_it(netns, workdir):
-    pid = netns.start(*LONG, out=f"{workdir}/c.out")
+    pid = netns.start_long(out=f"{workdir}/c.out")
     wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
     links = netns.check("ip -o link; ip -o -4 addr show dr0")
     assert f"drv{pid}@" in links and "master dr0" in links
@@ -278,7 +285,7 @@ def test_nat_masquerades_towards_the_uplink_and_goes_with_the_last_container(net
         world = Netns(netns.host, netns.runtime, outside)
         port = world.listen("10.99.0.2", "world", workdir)
         netns.pids += world.pids
-        pid = netns.start(*LONG, options=(*BRIDGE, "--nat"), out=f"{workdir}/nat.out")
+        pid = netns.start_long((*BRIDGE, "--nat"), out=f"{workdir}/nat.out")
         wait_for(lambda: netns.run("nft list table ip demo-runtime-dr0").rc == 0, 15, "the NAT table")
         rules = netns.check("nft list table ip demo-runtime-dr0; sysctl -n net.ipv4.ip_forward")
         assert "ip saddr 10.88.0.0/16" in rules and "masquerade" in rules and rules.split()[-1] == "1"
@@ -293,7 +300,7 @@ def test_nat_masquerades_towards_the_uplink_and_goes_with_the_last_container(net
 
 
 def test_nat_is_only_for_the_containers_that_ask(netns, workdir):
-    pid = netns.start(*LONG, out=f"{workdir}/plain.out")
+    pid = netns.start_long(out=f"{workdir}/plain.out")
     wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
     assert netns.runtime.sh("true", options=(*BRIDGE, "--nat")).rc == 0
     # The --nat container is gone: its table too, though the bridge is still in use.
@@ -306,7 +313,7 @@ def test_nat_is_only_for_the_containers_that_ask(netns, workdir):
 def test_sigkill_of_the_runtime_leaves_nothing(netns, workdir):
     netns.check("ip link add uplink0 type veth peer name uplink0p && ip link set uplink0 up")
     netns.before = netns.snapshot()
-    pid = netns.start(*LONG, options=(*BRIDGE, "--nat"), out=f"{workdir}/k.out")
+    pid = netns.start_long((*BRIDGE, "--nat"), out=f"{workdir}/k.out")
     wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
     assert netns.run("nft list table ip demo-runtime-dr0").rc == 0
     during = netns.snapshot()

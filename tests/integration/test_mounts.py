@@ -10,6 +10,7 @@ CONTAINER_MOUNTS = {
     "/dev/pts",
     "/dev/shm",
     *(f"/dev/{name}" for name in ("null", "zero", "full", "random", "urandom", "tty")),
+    "/etc/hosts",  # the runtime's: localhost and the hostname, in every network mode
 }
 # Masked (/dev/null or an empty read-only tmpfs over them) and read-only paths, as
 # Docker sets them: each is a mount point where the kernel has the path at all.

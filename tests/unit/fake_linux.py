@@ -9,6 +9,7 @@ class FakeLinux:
         self.files = dict(files or {})  # path -> contents, for read_file
         self.fail = dict(fail or {})  # method name -> OSError to raise
         self.next_pid = 4242
+        self.kinds = {}  # in-root path -> "dir" / "file", for kind_in_root
 
     def _record(self, name, *args):
         self.calls.append((name, *args))
@@ -61,6 +62,31 @@ class FakeLinux:
     def read_file(self, path, limit=4096):
         self.calls.append(("read_file", path))
         return self.files.get(path)
+
+    # -- paths inside the root: recorded with the in-root path -------------------
+    def mount_in_root(self, root, path, source, fstype=None, flags=0, data=None, make=None, real=False):
+        self._record("mount_in_root", path, source, fstype, flags, data)
+
+    def symlink_in_root(self, root, target, path):
+        self._record("symlink_in_root", target, path)
+
+    def kind_in_root(self, root, path):
+        self.calls.append(("kind_in_root", path))
+        return self.kinds.get(path, "file" if path in self.files else None)
+
+    def read_in_root(self, root, path, limit=4096):
+        self.calls.append(("read_in_root", path))
+        return self.files.get(path)
+
+    def exec_check(self, path):
+        self._record("exec_check", path)
+
+    def pidfd_open(self, pid):
+        self._record("pidfd_open", pid)
+        return os.open(os.devnull, os.O_RDONLY)
+
+    def pidfd_kill_and_wait(self, pidfd, signum):
+        self._record("pidfd_kill_and_wait", signum)
 
     def attach_loop(self, file_fd, read_only, name=""):
         self._record("attach_loop", read_only, name)

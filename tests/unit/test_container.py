@@ -2,10 +2,13 @@
 
 import errno
 import os
+import signal
+import subprocess
 
 import pytest
 
 from runtime import container
+from runtime.linux import Linux
 from runtime.plugin import Container, Plugin
 
 from .fake_linux import FakeLinux
@@ -80,9 +83,36 @@ class Marker(Plugin):
 def test_janitor_tears_down_when_the_runtime_vanishes(tmp_path):
     marker = tmp_path / "marker"
     janitor = container._Janitor(Container("img", ["true"], options(), FakeLinux()), [Marker(marker)])
-    os.close(janitor._write_end)  # what the kernel does when the runtime is SIGKILLed
+    janitor._socket.close()  # what the kernel does when the runtime is SIGKILLed
     os.waitpid(janitor.pid, 0)
     assert marker.read_text() == "torn down\n"
+
+
+def test_janitor_kills_the_init_when_the_runtime_vanishes():
+    """Through a pidfd, so the container cannot outlive the runtime even if its init
+    cleared its parent-death signal. A real process and real pidfds (no root needed)."""
+    init = subprocess.Popen(["sleep", "600"])
+    try:
+        janitor = container._Janitor(Container("img", ["true"], options(), Linux()), [])
+        janitor.watch(init.pid)
+        janitor._socket.close()
+        os.waitpid(janitor.pid, 0)
+        assert init.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        init.kill()
+        init.wait()
+
+
+def test_dismissed_janitor_leaves_the_init_alone():
+    init = subprocess.Popen(["sleep", "600"])
+    try:
+        janitor = container._Janitor(Container("img", ["true"], options(), Linux()), [])
+        janitor.watch(init.pid)
+        janitor.dismiss()
+        assert init.poll() is None
+    finally:
+        init.kill()
+        init.wait()
 
 
 def test_dismissed_janitor_does_nothing(tmp_path):

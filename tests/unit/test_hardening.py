@@ -135,7 +135,7 @@ def test_v2_plan_limits_born_in_cgroup_and_teardown():
     assert f"{path}/cgroup.procs" not in dict(fake.named("write_file"))  # born there: no migration
     plugin.setup_child(c)
     assert ("unshare", linux.CLONE_NEWCGROUP) in fake.calls
-    assert ("/sys/fs/cgroup", "cgroup2") in [(m[1], m[2]) for m in fake.named("mount")]
+    assert ("/sys/fs/cgroup", "cgroup2") in [(m[0], m[2]) for m in fake.named("mount_in_root")]
     plugin.teardown(c)
     assert fake.named("rmdir") == [(path,), ("/sys/fs/cgroup/demo-runtime",)]
 

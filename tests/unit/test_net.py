@@ -12,7 +12,7 @@ from runtime import cli, linux, plugins
 from runtime.errors import USAGE, ContainerError
 from runtime.leases import BridgeState, Exhausted
 from runtime.plugin import Container
-from runtime.plugins.net import NetNamespace, parse_mode, valid_ifname
+from runtime.plugins.net import NetNamespace, hosts_file, parse_mode, valid_ifname
 
 from .fake_linux import FakeLinux
 
@@ -63,7 +63,11 @@ def test_command_line_options_reach_the_plugin():
     assert (defaults.net, defaults.subnet, defaults.nat) == ("none", None, False)
 
 
-def test_none_is_a_namespace_with_lo_up():
+def binds(fake):
+    return [(m[1], m[0]) for m in fake.named("mount_in_root") if m[3] == linux.MS_BIND]
+
+
+def test_none_is_a_namespace_with_lo_up_and_its_own_hosts_file():
     fake = FakeLinux()
     ctx = context(fake)
     plugin = NetNamespace()
@@ -71,17 +75,23 @@ def test_none_is_a_namespace_with_lo_up():
     assert plugin.clone_flags(ctx) == linux.CLONE_NEWNET
     assert not plugin.teardown_after_sigkill
     plugin.setup_child(ctx)
-    assert fake.calls == [("set_link_up", "lo")]
+    assert fake.calls[0] == ("set_link_up", "lo")
+    # /etc/hosts names localhost and the hostname; resolv.conf stays the image's.
+    assert binds(fake) == [("/tmp/hosts", "/etc/hosts")]
+    hosts = dict(fake.named("write_file"))["/tmp/hosts"]
+    assert hosts.startswith("127.0.0.1\tlocalhost\n") and f"127.0.1.1\t{os.uname().nodename}\n" in hosts
 
 
 def test_host_shares_the_namespace_and_warns(capfd):
-    fake = FakeLinux()
+    fake = FakeLinux(files={"/etc/resolv.conf": "nameserver 192.0.2.1\n"})
     ctx = context(fake, net="host")
     plugin = NetNamespace()
     plugin.prepare(ctx)
     assert plugin.clone_flags(ctx) == 0
     plugin.setup_child(ctx)
-    assert fake.calls == []
+    assert not fake.named("set_link_up")
+    assert binds(fake) == [("/tmp/hosts", "/etc/hosts"), ("/tmp/resolv.conf", "/etc/resolv.conf")]
+    assert dict(fake.named("write_file"))["/tmp/resolv.conf"] == "nameserver 192.0.2.1\n"
     assert "no isolation" in capfd.readouterr().err
 
 
@@ -108,35 +118,32 @@ def _repo():
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_bridge_name_files_are_bound_from_a_scratch_tmpfs():
-    fake = FakeLinux(files={"/etc/hosts": "127.0.0.1 localhost\n"})
+class Attached:
+    address = "10.88.0.2"
+
+
+def test_bridge_name_files_are_bound_from_the_staging_tmpfs():
+    fake = FakeLinux()
     ctx = context(fake, net="bridge")
     plugin = NetNamespace()
-    plugin.mode = "bridge"
-    plugin.files = {"hosts": "10.88.0.2\t{hostname}\n", "resolv.conf": "nameserver 192.0.2.53\n"}
+    plugin.mode, plugin.network, plugin.resolv_conf = "bridge", Attached(), "nameserver 192.0.2.53\n"
     plugin.setup_child(ctx)
-    scratch = fake.named("mount")[0]
-    assert scratch[:3] == ("tmpfs", "/dev", "tmpfs")
-    # /etc/resolv.conf is missing from the image: created in the (overlay) root first.
-    assert ("create_file", "/etc/resolv.conf") in fake.calls
     written = dict(fake.named("write_file"))
-    assert written["/dev/hosts"] == f"10.88.0.2\t{os.uname().nodename}\n"
-    assert written["/dev/resolv.conf"] == "nameserver 192.0.2.53\n"
-    binds = [m[:2] for m in fake.named("mount") if m[3] == linux.MS_BIND]
-    assert binds == [("/dev/hosts", "/etc/hosts"), ("/dev/resolv.conf", "/etc/resolv.conf")]
-    assert fake.named("umount") == [("/dev", linux.MNT_DETACH)]
+    assert written["/tmp/hosts"].endswith(f"10.88.0.2\t{os.uname().nodename}\n")
+    assert written["/tmp/resolv.conf"] == "nameserver 192.0.2.53\n"
+    # Resolved inside the root (a missing file is made in the overlay's upper layer).
+    assert binds(fake) == [("/tmp/hosts", "/etc/hosts"), ("/tmp/resolv.conf", "/etc/resolv.conf")]
+    assert not fake.named("mount")
 
 
 def test_with_rw_a_file_missing_from_the_image_is_not_created(capfd):
     fake = FakeLinux(files={"/etc/hosts": ""})
     ctx = context(fake, net="bridge", rw=True)
     plugin = NetNamespace()
-    plugin.mode = "bridge"
-    plugin.files = {"hosts": "h\n", "resolv.conf": "r\n"}
+    plugin.mode, plugin.network, plugin.resolv_conf = "bridge", Attached(), "r\n"
     plugin.setup_child(ctx)
-    assert not any(c[0] == "create_file" and c[1].startswith("/etc") for c in fake.calls)
-    assert [m[1] for m in fake.named("mount") if m[3] == linux.MS_BIND] == ["/etc/hosts"]
-    assert "no /etc/resolv.conf" in capfd.readouterr().err
+    assert binds(fake) == [("/tmp/hosts", "/etc/hosts")]
+    assert "/etc/resolv.conf not written" in capfd.readouterr().err
 
 
 # -- subnets and name files (runtime.bridge imports pyroute2: skipped without it) ----
@@ -166,8 +173,9 @@ def test_resolv_conf_drops_loopback_resolvers(bridge):
     assert bridge.resolv_conf(None).startswith("# written by demo-runtime")
 
 
-def test_hosts_file(bridge):
-    assert bridge.hosts_file("10.88.0.7", "web").splitlines()[-1] == "10.88.0.7\tweb"
+def test_hosts_file():
+    assert hosts_file("10.88.0.7", "web").splitlines()[-1] == "10.88.0.7\tweb"
+    assert hosts_file(None, "web").splitlines()[-1] == "127.0.1.1\tweb"
 
 
 # -- leases -------------------------------------------------------------------

@@ -93,11 +93,14 @@ def test_dev_binds_host_nodes_and_mounts_private_devpts():
     ctx = context(fake)
     ctx.rootfs = "/r"
     run_child_setup(ctx, {"dev"})
-    binds = [(m[0], m[1]) for m in fake.named("mount") if m[3] == linux.MS_BIND]
-    assert binds == [(f"/dev/{n}", f"/r/dev/{n}") for n in ("null", "zero", "full", "random", "urandom", "tty")]
-    devpts = [m for m in fake.named("mount") if m[2] == "devpts"]
+    mounts = fake.named("mount_in_root")  # (path in the root, source, fstype, flags, data)
+    assert mounts[0][:3] == ("/dev", "tmpfs", "tmpfs")
+    binds = [(m[1], m[0]) for m in mounts if m[3] == linux.MS_BIND]
+    assert binds == [(f"/dev/{n}", f"/dev/{n}") for n in ("null", "zero", "full", "random", "urandom", "tty")]
+    devpts = [m for m in mounts if m[2] == "devpts"]
     assert "newinstance" in devpts[0][4] and "ptmxmode=0666" in devpts[0][4]
-    assert ("pts/ptmx", "/r/dev/ptmx") in fake.named("symlink")
+    assert ("pts/ptmx", "/dev/ptmx") in fake.named("symlink_in_root")
+    assert not fake.named("mount") and not fake.named("symlink")  # nothing by a plain path
 
 
 def test_sys_is_mounted_read_only():
@@ -105,7 +108,8 @@ def test_sys_is_mounted_read_only():
     ctx = context(fake)
     ctx.rootfs = "/r"
     run_child_setup(ctx, {"sys"})
-    assert fake.named("mount")[0][3] & linux.MS_RDONLY
+    assert fake.named("mount_in_root")[0][:3] == ("/sys", "sysfs", "sysfs")
+    assert fake.named("mount_in_root")[0][3] & linux.MS_RDONLY
 
 
 @pytest.mark.parametrize(

@@ -120,12 +120,14 @@ def test_pids_limit_holds(runtime):
 def test_cgroup_removed_when_the_runtime_is_killed(runtime, host):
     line = runtime.line("sleep", "60", options=("--memory", "64m"))
     pid = host.check_output(f"{line} >/dev/null 2>&1 & echo $!")
-    host.check_output("for i in $(seq 100); do test -n \"$(find /sys/fs/cgroup -maxdepth 4 -path '*demo-runtime/*' -type d)\" && break; sleep 0.05; done; true")
-    assert host.check_output("find /sys/fs/cgroup -maxdepth 4 -path '*demo-runtime/*' -type d")
+    # The runtime names its cgroup after its own pid: this test's, whatever else runs.
+    find = f"find /sys/fs/cgroup -maxdepth 4 -path '*demo-runtime/{pid}-*' -type d"
+    host.check_output(f"for i in $(seq 100); do test -n \"$({find})\" && break; sleep 0.05; done; true")
+    assert host.check_output(find)
     host.check_output("kill -KILL %s", pid)
     # The janitor tears down; the no_residue fixture checks the cgroup directories too.
-    host.check_output("for i in $(seq 100); do test -z \"$(find /sys/fs/cgroup -maxdepth 4 -path '*demo-runtime/*' -type d)\" && break; sleep 0.05; done; true")
-    assert not host.check_output("find /sys/fs/cgroup -maxdepth 4 -path '*demo-runtime/*' -type d")
+    host.check_output(f"for i in $(seq 100); do test -z \"$({find})\" && break; sleep 0.05; done; true")
+    assert not host.check_output(find)
 
 
 @pytest.mark.property("privileged")
