@@ -225,8 +225,9 @@ class Linux:
     def open_in_root(self, root, path, flags=os.O_PATH, symlinks=True):
         """A descriptor for `path` resolved inside the directory `root` as if it were
         "/": ".." stops at it, absolute symlinks restart at it, magic links (/proc/*/exe,
-        /proc/*/root...) are refused with ELOOP. symlinks=False refuses any symlink."""
-        root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        /proc/*/root...) are refused with ELOOP. symlinks=False refuses any symlink.
+        root None: the process's own root (no image was mounted)."""
+        root_fd = os.open(root or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             return self._openat2(root_fd, path, flags | os.O_CLOEXEC, symlinks)
         finally:

@@ -6,7 +6,7 @@ class Sys(Plugin):
     name = "sys"
     help = "/sys, read-only"
     does = "mount(\"sysfs\") at /sys, read-only (MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC)"
-    lost = "/sys is the image's empty directory: no devices, no place for the cgroup tree"
+    lost = "/sys is the image's empty directory: no devices, no kernel objects"
     requires = ("mount-image",)
 
     def setup_child(self, ctx):

@@ -27,17 +27,17 @@ def test_disabling_a_needed_plugin_names_every_dependent_and_the_flag():
     with pytest.raises(plugins.PluginError) as refused:
         plugins.select(options(disable=["mount-image"]))
     message = str(refused.value)
-    for dependent in ("proc", "sys", "dev", "clean-mounts", "nodev", "masked-paths", "cgroup"):
+    for dependent in ("proc", "sys", "dev", "net", "masked-paths", "cgroup", "clean-mounts", "nodev"):
         assert f"{dependent} needs" in message
     flag = message.rsplit("--disable ", 1)[1]
-    assert flag == "mount-image,proc,sys,dev,clean-mounts,nodev,masked-paths,cgroup"
+    assert flag == "mount-image,proc,sys,dev,net,masked-paths,cgroup,clean-mounts,nodev"
     names = {c.name for c in plugins.select(options(disable=flag.split(",")))}
     assert names.isdisjoint(flag.split(","))
 
 
-def test_cgroup_declares_that_it_needs_sys():
-    with pytest.raises(plugins.PluginError, match=r"cgroup needs sys; to turn them all off: --disable sys,cgroup$"):
-        plugins.select(options(disable=["sys"]))
+def test_cgroup_does_not_need_sys():
+    """It makes its own mount point in the root: --disable sys keeps the cgroup."""
+    assert plugins.Cgroup in plugins.select(options(disable=["sys"]))
 
 
 @pytest.mark.parametrize(
