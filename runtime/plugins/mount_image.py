@@ -65,12 +65,15 @@ class MountImage(Plugin):
         if ctx.options.rw:
             self._mount_ext4(ctx, root, 0, "")
         else:
-            lower, upper, work = f"{STAGING}/image", f"{STAGING}/upper", f"{STAGING}/work"
+            # Named for what they are: `mount` in the container shows these names (the
+            # image file as the source; the layers, though no longer reachable there).
+            lower, upper, work = (f"{STAGING}/{name}" for name in ("image-read-only", "writes-in-memory", "overlay-work"))
             for path in (lower, upper, work):
                 linux.mkdir(path)
             # noload: never replay a journal, since the device is read-only.
             self._mount_ext4(ctx, lower, MS_RDONLY, "noload")
-            linux.mount("overlay", root, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
+            source = os.path.basename(ctx.image) or "image"
+            linux.mount(source, root, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
         ctx.rootfs = root
 
     def _mount_ext4(self, ctx, target, flags, data):

@@ -73,8 +73,9 @@ def test_mount_plan_read_only_overlay_then_pivot():
     mounts = fake.named("mount")
     assert mounts[0] == (None, "/", None, linux.MS_REC | linux.MS_SLAVE, None)
     assert mounts[1][:3] == ("tmpfs", "/tmp", "tmpfs")
-    assert mounts[2] == ("/dev/loop7", "/tmp/image", "ext4", linux.MS_RDONLY, "noload")
-    assert mounts[3] == ("overlay", "/tmp/root", "overlay", 0, "lowerdir=/tmp/image,upperdir=/tmp/upper,workdir=/tmp/work")
+    assert mounts[2] == ("/dev/loop7", "/tmp/image-read-only", "ext4", linux.MS_RDONLY, "noload")
+    layers = "lowerdir=/tmp/image-read-only,upperdir=/tmp/writes-in-memory,workdir=/tmp/overlay-work"
+    assert mounts[3] == ("web.img", "/tmp/root", "overlay", 0, layers)  # the image file names the root
     tail = [c for c in fake.calls if c[0] in ("chdir", "pivot_root", "umount")]
     assert tail == [("chdir", "/tmp/root"), ("pivot_root", ".", "."), ("umount", ".", linux.MNT_DETACH), ("chdir", "/")]
 
