@@ -51,8 +51,9 @@ def _split(argv):
 
 
 def _run(change, image_and_command):
-    argv = [sys.executable, "-I", "-m", "runtime", "--no-tty", *change, "--", *image_and_command]
-    # -I: the installed runtime, not a checkout that happens to be the working directory.
+    argv = [sys.executable, "-P", "-m", "runtime", "--no-tty", *change, "--", *image_and_command]
+    # -P: the installed runtime, not a checkout that happens to be the working directory
+    # (PYTHONPATH still counts: plugins installed there by --target).
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
 
 
@@ -75,7 +76,7 @@ def side_by_side(runs, width):
         a = a if len(a) <= column else a[: column - 1] + "~"
         return f"{a:<{column}} {mark} {b}".rstrip()
 
-    a, b = left.stdout.splitlines(), right.stdout.splitlines()
+    a, b = ([line.expandtabs() for line in run.stdout.splitlines()] for run in (left, right))  # tabs would break the columns
     rows = [row(_title(left_title, left), " ", _title(right_title, right)), row("-" * column, " ", "-" * column)]
     for op, a1, a2, b1, b2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":

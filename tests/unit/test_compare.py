@@ -55,3 +55,8 @@ def test_diff_is_unified():
         "-a",
         "+b",
     ]
+
+
+def test_tabs_become_blanks_so_the_columns_hold():
+    rows = compare.side_by_side([("a", result("x:\t1\n")), ("b", result("x:\t2\n"))], 40)
+    assert rows[2] == f"{'x:      1':<18} | x:      2"
