@@ -385,6 +385,10 @@ def discover(ws: Workspace, args, image: Path, rootdir: Path, skipped: dict) -> 
             d = str(demo)
             rts.append(Runtime("demo-runtime", lambda: [d, str(image), *CMD],
                                demo_runtime_version(demo), f"{demo} IMAGE {' '.join(CMD)}"))
+            for options in args.demo_variant:  # e.g. a default turned off, timed in the same rounds
+                extra = options.split()
+                rts.append(Runtime(f"demo-runtime {options}", lambda extra=extra: [d, *extra, str(image), *CMD],
+                                   demo_runtime_version(demo), f"{demo} {options} IMAGE {' '.join(CMD)}"))
 
     if "floor" in wanted:
         unshare, chroot = shutil.which("unshare"), shutil.which("chroot")
@@ -748,7 +752,7 @@ def build_results(rts: list[Runtime]) -> dict:
     runc_med = median(by["runc"].samples) if "runc" in by and by["runc"].samples else None
     floor_med = median(by["floor"].samples) if "floor" in by and by["floor"].samples else None
     res = {}
-    for rt in sorted(rts, key=lambda r: ORDER.index(r.name)):
+    for rt in sorted(rts, key=lambda r: ORDER.index(r.name.split(" ")[0])):
         med = median(rt.samples)
         res[rt.name] = {
             "command": rt.what,
@@ -915,6 +919,9 @@ def parse_args(argv):
                     help="back-to-back starts per runtime for starts/s (default 100; 0 skips)")
     ap.add_argument("--rss-runs", type=int, default=5, help="starts under GNU time per runtime (default 5; 0 skips)")
     ap.add_argument("--only", help="comma-separated subset of: " + ",".join(ORDER))
+    ap.add_argument("--demo-variant", action="append", default=[], metavar="OPTIONS",
+                    help="also time demo-runtime with OPTIONS (e.g. '--pids-limit 0'), in the same "
+                    "interleaved rounds; repeatable")
     ap.add_argument("--peer-root", choices=("extract", "mount"), default="extract",
                     help="how peers get the image's content: extract = debugfs rdump into a temp dir "
                     "(default); mount = read-only loop mount in the private mount namespace")

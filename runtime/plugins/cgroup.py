@@ -9,6 +9,8 @@ Where the cgroup goes, per hierarchy the runtime is in (/proc/self/cgroup):
                        only in the hierarchies of the controllers a limit needs.
 Why v1 only on demand: moving a process between cgroups (a write to cgroup.procs)
 waits for an RCU grace period, 5-15 ms here; v1 has no CLONE_INTO_CGROUP to avoid it.
+The default pids limit is such a demand: where pids is a v1 controller, every start
+pays that move (bench/README.md has the numbers); a fork bomb is worth it.
 
 prepare() makes them and writes the limits (so the janitor knows them); setup_parent()
 moves the init in where it was not born in; setup_child() unshares the cgroup namespace
@@ -18,6 +20,7 @@ cgroup and removes it, retrying while it empties.
 """
 
 import os
+import sys
 import time
 
 from ..errors import USAGE, ContainerError
@@ -29,6 +32,12 @@ GROUP = "demo-runtime"
 _FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 _CPU_PERIOD = 100000
 _SIGKILL = 9
+# podman's default; `--pids-limit 0` (or unlimited, or -1 as in Docker) lifts it.
+DEFAULT_PIDS_LIMIT = 2048
+_NO_PIDS_LIMIT = ("0", "-1", "unlimited")
+# The kernel counts memory in pages, at most LONG_MAX bytes' worth (larger values
+# would wrap around, or be taken as no limit).
+_MEMORY_MAX = sys.maxsize // os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PAGE_SIZE")
 
 
 def parse_size(text):
@@ -44,6 +53,8 @@ def parse_size(text):
         raise ContainerError(USAGE, f"--memory: {text!r} is not a size such as 256m or 1g") from None
     if number < 6 * 1024 * 1024:
         raise ContainerError(USAGE, f"--memory: {text!r} is below the minimum of 6m")
+    if number > _MEMORY_MAX:
+        raise ContainerError(USAGE, f"--memory: {text!r} is above the kernel's largest limit, {_MEMORY_MAX >> 30}g")
     return number
 
 
@@ -52,13 +63,16 @@ def limits(options):
     wanted = {}
     if options.memory is not None:
         wanted["memory"] = parse_size(options.memory)
-    if options.pids_limit is not None:
+    pids = options.pids_limit
+    if pids is None:
+        wanted["pids"] = DEFAULT_PIDS_LIMIT
+    elif pids.strip().lower() not in _NO_PIDS_LIMIT:
         try:
-            wanted["pids"] = int(options.pids_limit)
+            wanted["pids"] = int(pids)
         except ValueError:
-            raise ContainerError(USAGE, f"--pids-limit: {options.pids_limit!r} is not a number") from None
+            raise ContainerError(USAGE, f"--pids-limit: {pids!r} is not a number (0 or unlimited: no limit)") from None
         if wanted["pids"] < 1:
-            raise ContainerError(USAGE, "--pids-limit must be at least 1")
+            raise ContainerError(USAGE, "--pids-limit must be at least 1 (0 or unlimited: no limit)")
     if options.cpus is not None:
         try:
             cpus = float(options.cpus)
@@ -89,17 +103,25 @@ def hierarchies(proc_cgroup, mountinfo):
     """The hierarchies of /proc/self/cgroup that are mounted, from mountinfo's text."""
     # ("v1", option set) or ("v2",) -> mount point of the hierarchy's root. The last such
     # mount wins: a later mount can cover an earlier one (a private cgroup2 over a hybrid
-    # layout, say), never the other way round.
+    # layout, say), never the other way round. So, read from the last line up, a cgroup
+    # mount under a later mount point (other than /) is covered, out of reach.
     mounts = {}
-    for line in mountinfo.splitlines():
+    later = set()
+    for line in reversed(mountinfo.splitlines()):
         fields = line.split()
-        if " - " not in line or fields[3] != "/":
+        if " - " not in line:
+            continue
+        point = fields[4]
+        covered = any(point == p or point.startswith(p + "/") for p in later)
+        if point != "/":
+            later.add(point)
+        if covered or fields[3] != "/":
             continue
         fstype, _, super_opts = line.split(" - ", 1)[1].split()[:3]
         if fstype == "cgroup2":
-            mounts[("v2",)] = fields[4]
+            mounts.setdefault(("v2",), point)
         elif fstype == "cgroup":
-            mounts[("v1", frozenset(super_opts.split(",")))] = fields[4]
+            mounts.setdefault(("v1", frozenset(super_opts.split(","))), point)
     found = []
     for line in proc_cgroup.splitlines():
         number, controllers, own = line.split(":", 2)
@@ -114,15 +136,21 @@ def hierarchies(proc_cgroup, mountinfo):
     return found
 
 
+def _has_pids_controller(linux, found, unified_only):
+    if unified_only:
+        return "pids" in (linux.read_file(f"{found[0].mount}/cgroup.controllers") or "").split()
+    return any("pids" in h.controllers.split(",") for h in found if h.version == 1)
+
+
 class Cgroup(Plugin):
     name = "cgroup"
-    help = "own cgroup (v2; v1 for limits) with --memory/--pids-limit/--cpus, in its own cgroup namespace"
+    help = f"own cgroup (v2; v1 for limits) with --memory/--pids-limit (default {DEFAULT_PIDS_LIMIT})/--cpus, in its own cgroup namespace"
     does = "its own cgroup (v2: clone3 CLONE_INTO_CGROUP) with limits in its files; unshare(CLONE_NEWCGROUP); cgroupfs read-only at /sys/fs/cgroup"
-    lost = "no limits (memory, processes, CPU), and /proc/self/cgroup shows the host's cgroup path"
+    lost = "no limits (memory, processes: not even the default 2048, so a fork bomb takes the host's PIDs; CPU), and /proc/self/cgroup shows the host's cgroup path"
     requires = ("mount-image",)  # it mounts the cgroup filesystem into the image's root
     options = (
         Option("--memory", "SIZE", "memory limit, e.g. 256m or 1g"),
-        Option("--pids-limit", "N", "at most N processes and threads"),
+        Option("--pids-limit", "N", f"at most N processes and threads (default {DEFAULT_PIDS_LIMIT}; 0 or unlimited: none)"),
         Option("--cpus", "N", "CPU time, in CPUs (e.g. 0.5)"),
         Option("--cgroupns", "MODE", "private (default): the container's cgroup is its / ; host: the host's view, nothing mounted"),
     )
@@ -140,6 +168,8 @@ class Cgroup(Plugin):
         linux = ctx.linux
         found = hierarchies(linux.read_file("/proc/self/cgroup", 65536) or "", linux.read_file("/proc/self/mountinfo", 1 << 20) or "")
         unified_only = bool(found) and all(h.version == 2 for h in found)
+        if ctx.options.pids_limit is None and not _has_pids_controller(linux, found, unified_only):
+            del wanted["pids"]  # the default only where it can be had, as in podman
         needed = {"memory": "memory", "pids": "pids", "cpus": "cpu"}
         controllers = {needed[w] for w in wanted}
         chosen = []

@@ -7,7 +7,10 @@
                         outbound NAT to whatever the host routes through
   --net host            the host's namespace: no network isolation at all (warns)
 
-In every mode /etc/hosts names localhost and the hostname.
+In every mode /etc/hosts names localhost and the hostname. In its own namespace the
+container may ping without CAP_NET_RAW (ICMP sockets for every group:
+net.ipv4.ping_group_range), and bridged containers have no IPv6 (none is routed, and a
+link-local address would reach the bridge's neighbours).
 `none` stays as cheap as a namespace and one ioctl: runtime.bridge, and pyroute2 with
 it, are imported only for bridge mode.
 """
@@ -22,6 +25,10 @@ from .mount_image import STAGING
 MODES = ("none", "bridge", "host")
 DEFAULT_BRIDGE = "dr0"
 _IFNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+# Per network namespace: written by the child, in its own namespace, through the host's
+# /proc (before pivot_root). 2147483647 is the kernel's largest gid there.
+_PING_GROUPS = "/proc/sys/net/ipv4/ping_group_range"
+_NO_IPV6 = ("/proc/sys/net/ipv6/conf/eth0/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6")
 
 
 def hosts_file(address, hostname):
@@ -52,7 +59,7 @@ def parse_mode(value):
 class NetNamespace(Plugin):
     name = "net"
     help = "network: own namespace with only lo (default), a bridge with --net bridge, or the host's"
-    does = "clone(CLONE_NEWNET): a network stack of its own with only lo, up (--net bridge adds a veth pair)"
+    does = "clone(CLONE_NEWNET): a network stack of its own with only lo, up (--net bridge adds a veth pair, without IPv6); ping through ICMP sockets (ping_group_range)"
     lost = "the container shares the host's network: its interfaces, ports and services on 127.0.0.1"
     host_power = ("NET_ADMIN", "reconfigure the host's interfaces, routes and firewall")
     requires = ("mount-image",)  # /etc/hosts goes into the image's root
@@ -68,6 +75,7 @@ class NetNamespace(Plugin):
         self.mode = "none"
         self.network = None  # runtime.bridge.BridgeNetwork in bridge mode
         self.resolv_conf = None  # the container's /etc/resolv.conf; None: the image's
+        self.kernel_has_ipv6 = False  # bridge mode: whether there is IPv6 to turn off
 
     def prepare(self, ctx):
         options = ctx.options
@@ -85,6 +93,7 @@ class NetNamespace(Plugin):
             self.network = bridge_module.BridgeNetwork(bridge, subnet, nat)
             self.network.prepare()
             ctx.address = self.network.address
+            self.kernel_has_ipv6 = ctx.linux.read_file(_NO_IPV6[1]) is not None
             self.resolv_conf = bridge_module.resolv_conf(ctx.linux.read_file("/etc/resolv.conf", 65536))
 
     def clone_flags(self, ctx):
@@ -97,10 +106,18 @@ class NetNamespace(Plugin):
     def setup_child(self, ctx):
         if self.mode != "host":
             ctx.linux.set_link_up("lo")
+            self._kernel_settings(ctx)
         address = self.network.address if self.network else None
         self._bind_etc_file(ctx, "hosts", hosts_file(address, os.uname().nodename))
         if self.resolv_conf is not None:
             self._bind_etc_file(ctx, "resolv.conf", self.resolv_conf)
+
+    def _kernel_settings(self, ctx):
+        """ping without CAP_NET_RAW; in bridge mode, no IPv6 on eth0 (nor on later links)."""
+        ctx.linux.write_file(_PING_GROUPS, "0 2147483647")
+        if self.network and self.kernel_has_ipv6:
+            for path in _NO_IPV6:
+                ctx.linux.write_file(path, "1")
 
     def _bind_etc_file(self, ctx, name, text):
         """/etc/NAME bound from the runtime's staging tmpfs, before pivot_root: the

@@ -26,9 +26,11 @@ def expected_mounts(host):
     """CONTAINER_MOUNTS plus what depends on the host's kernel and cgroup layout."""
     present = host.check_output("for p in " + " ".join(MASKED_AND_READ_ONLY) + "; do test -e $p && echo $p; done; true")
     cgroup = host.check_output("stat -fc %T /sys/fs/cgroup; stat -fc %T /sys/fs/cgroup/unified 2>/dev/null || true")
+    v1_pids = host.run("grep -q '^[0-9]*:pids:' /proc/self/cgroup && test \"$(stat -fc %T /sys/fs/cgroup/pids)\" = cgroupfs").rc == 0
     # cgroup v2: cgroup2 read-only at /sys/fs/cgroup. Hybrid: a read-only tmpfs there,
-    # the unified hierarchy in it, and the v1 hierarchies a limit needs (none by default).
-    layout = {"cgroup2fs": {"/sys/fs/cgroup"}, "tmpfs": {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}}
+    # the unified hierarchy in it, and the v1 hierarchies a limit needs (by default
+    # pids, for the default pids limit).
+    layout = {"cgroup2fs": {"/sys/fs/cgroup"}, "tmpfs": {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} | ({"/sys/fs/cgroup/pids"} if v1_pids else set())}
     kinds = cgroup.split()
     cgroup_mounts = layout["cgroup2fs"] if kinds[:1] == ["cgroup2fs"] else layout["tmpfs"] if kinds[1:] == ["cgroup2fs"] else set()
     return CONTAINER_MOUNTS | set(present.split()) | cgroup_mounts

@@ -27,8 +27,12 @@ def ctx(fake=None, **kw):
     return Container("/img", ["/bin/true"], opts(**kw), fake or FakeLinux())
 
 
-def test_default_caps_are_dockers_14():
-    assert caps.mask(caps.capabilities(opts())) == 0xA80425FB
+PODMAN_CAPS = 0x800405FB  # Docker's 14 less NET_RAW (13), MKNOD (27), AUDIT_WRITE (29)
+
+
+def test_default_caps_are_podmans_11():
+    assert caps.mask(caps.capabilities(opts())) == PODMAN_CAPS == 0xA80425FB & ~(1 << 13 | 1 << 27 | 1 << 29)
+    assert caps.capabilities(opts(cap_add=["NET_RAW,MKNOD", "AUDIT_WRITE"])) == caps.DEFAULT | {"NET_RAW", "MKNOD", "AUDIT_WRITE"}
 
 
 def test_cap_add_drop_all_and_names():
@@ -47,7 +51,7 @@ def test_caps_child_drops_bounding_and_sets_the_rest():
     plugin.setup_child(c)
     dropped = {call[0] for call in fake.named("drop_bounding_cap")}
     assert dropped == set(range(41 + 1)) - {caps.NUMBER[n] for n in caps.DEFAULT}
-    assert fake.named("set_caps") == [(0xA80425FB, 0xA80425FB, 0)]
+    assert fake.named("set_caps") == [(PODMAN_CAPS, PODMAN_CAPS, 0)]
     assert fake.named("clear_ambient_caps") == [()]
 
 
@@ -108,8 +112,11 @@ def test_hierarchies_v2_and_hybrid():
 def test_a_later_cgroup2_mount_covers_an_earlier_one():
     # A private cgroup2 over a hybrid layout (as crun needs here): the hidden one is not used.
     covered = HYBRID_MOUNTINFO + "99 20 0:99 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n"
-    unified = [h for h in cgroup.hierarchies(HYBRID_CGROUP, covered) if h.version == 2]
-    assert [h.mount for h in unified] == ["/sys/fs/cgroup"]
+    found = cgroup.hierarchies(HYBRID_CGROUP, covered)
+    assert [(h.version, h.mount) for h in found] == [(2, "/sys/fs/cgroup")]  # the v1 ones are under it too
+    # A later mount elsewhere covers nothing; a mount on / does not count as covering.
+    elsewhere = HYBRID_MOUNTINFO + "98 1 0:98 / /sys/fs/cgroupx rw - tmpfs tmpfs rw\n99 1 0:99 / / rw - tmpfs tmpfs rw\n"
+    assert len(cgroup.hierarchies(HYBRID_CGROUP, elsewhere)) == 4
 
 
 def test_v2_plan_limits_born_in_cgroup_and_teardown():
@@ -140,11 +147,43 @@ def test_v2_plan_limits_born_in_cgroup_and_teardown():
     assert fake.named("rmdir") == [(path,), ("/sys/fs/cgroup/demo-runtime",)]
 
 
-def test_hybrid_without_limits_uses_only_the_unified_hierarchy():
+def test_hybrid_without_limits_uses_the_unified_and_the_pids_hierarchy():
+    # The default pids limit is a v1 limit here: the only v1 hierarchy joined by default.
     fake = FakeLinux(files={"/proc/self/cgroup": HYBRID_CGROUP, "/proc/self/mountinfo": HYBRID_MOUNTINFO})
     plugin = cgroup.Cgroup()
     plugin.prepare(ctx(fake))
+    assert [(h.version, h.controllers) for h in plugin.hierarchies] == [(1, "pids"), (2, "")]
+    pids = plugin.hierarchies[0]
+    assert fake.named("write_file") == [(f"{pids.path}/pids.max", "2048")]
+
+
+@pytest.mark.parametrize("lifted", ["0", "unlimited", "-1"])
+def test_hybrid_without_a_pids_limit_uses_only_the_unified_hierarchy(lifted):
+    fake = FakeLinux(files={"/proc/self/cgroup": HYBRID_CGROUP, "/proc/self/mountinfo": HYBRID_MOUNTINFO})
+    plugin = cgroup.Cgroup()
+    plugin.prepare(ctx(fake, pids_limit=lifted))
     assert [h.version for h in plugin.hierarchies] == [2]
+    assert not fake.named("write_file")
+
+
+def test_v2_default_pids_limit_only_where_the_controller_is():
+    files = {"/proc/self/cgroup": "0::/x\n", "/proc/self/mountinfo": V2_MOUNTINFO}
+    with_pids = FakeLinux(files={**files, "/sys/fs/cgroup/cgroup.controllers": "memory pids"})
+    plugin = cgroup.Cgroup()
+    plugin.prepare(ctx(with_pids))
+    assert (f"{plugin.hierarchies[0].path}/pids.max", "2048") in with_pids.named("write_file")
+    without = FakeLinux(files={**files, "/sys/fs/cgroup/cgroup.controllers": "memory"})
+    cgroup.Cgroup().prepare(ctx(without))  # no pids controller: no default, and no failure
+    assert not [w for w in without.named("write_file") if "pids" in w[0] or "pids" in w[1]]
+    with pytest.raises(ContainerError, match="pids cgroup controller is not available"):
+        cgroup.Cgroup().prepare(ctx(FakeLinux(files=dict(without.files)), pids_limit="10"))
+
+
+def test_memory_limits_the_kernel_cannot_hold_are_refused():
+    assert cgroup.parse_size("8589934591g") == 8589934591 << 30  # the largest whole g that fits
+    for too_big in ("99999999999g", "8589934592g", str(1 << 63)):
+        with pytest.raises(ContainerError, match="above the kernel's largest limit"):
+            cgroup.parse_size(too_big)
 
 
 def test_hybrid_memory_limit_goes_to_v1_nested_under_our_cgroup():
@@ -160,7 +199,7 @@ def test_hybrid_memory_limit_goes_to_v1_nested_under_our_cgroup():
     assert (f"{memory.path}/cgroup.procs", "4242") in fake.named("write_file")
 
 
-@pytest.mark.parametrize("bad", [dict(memory="lots"), dict(memory="1k"), dict(pids_limit="0"), dict(cpus="-1"), dict(cgroupns="shared")])
+@pytest.mark.parametrize("bad", [dict(memory="lots"), dict(memory="1k"), dict(pids_limit="-2"), dict(pids_limit="many"), dict(cpus="-1"), dict(cgroupns="shared")])
 def test_bad_cgroup_options(bad):
     fake = FakeLinux(files={"/proc/self/cgroup": "0::/\n", "/proc/self/mountinfo": V2_MOUNTINFO})
     with pytest.raises(ContainerError):

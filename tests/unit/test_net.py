@@ -80,6 +80,20 @@ def test_none_is_a_namespace_with_lo_up_and_its_own_hosts_file():
     assert binds(fake) == [("/tmp/hosts", "/etc/hosts")]
     hosts = dict(fake.named("write_file"))["/tmp/hosts"]
     assert hosts.startswith("127.0.0.1\tlocalhost\n") and f"127.0.1.1\t{os.uname().nodename}\n" in hosts
+    assert ("write_file", "/proc/sys/net/ipv4/ping_group_range", "0 2147483647") in fake.calls
+
+
+@pytest.mark.parametrize("kernel_has_ipv6", [True, False])
+def test_bridge_mode_turns_ipv6_off_in_the_container(kernel_has_ipv6):
+    fake = FakeLinux()
+    ctx = context(fake, net="bridge")
+    plugin = NetNamespace()
+    plugin.mode, plugin.network, plugin.kernel_has_ipv6 = "bridge", SimpleNamespace(address="10.88.0.2"), kernel_has_ipv6
+    plugin.setup_child(ctx)
+    off = [(path, "1") for path in ("/proc/sys/net/ipv6/conf/eth0/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6")]
+    written = fake.named("write_file")
+    assert written[0] == ("/proc/sys/net/ipv4/ping_group_range", "0 2147483647")
+    assert [w for w in written if "ipv6" in w[0]] == (off if kernel_has_ipv6 else [])
 
 
 def test_host_shares_the_namespace_and_warns(capfd):
@@ -90,6 +104,7 @@ def test_host_shares_the_namespace_and_warns(capfd):
     assert plugin.clone_flags(ctx) == 0
     plugin.setup_child(ctx)
     assert not fake.named("set_link_up")
+    assert not [w for w in fake.named("write_file") if w[0].startswith("/proc/sys")]  # the host's settings stay
     assert binds(fake) == [("/tmp/hosts", "/etc/hosts"), ("/tmp/resolv.conf", "/etc/resolv.conf")]
     assert dict(fake.named("write_file"))["/tmp/resolv.conf"] == "nameserver 192.0.2.1\n"
     assert "no isolation" in capfd.readouterr().err

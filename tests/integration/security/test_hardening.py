@@ -5,7 +5,8 @@ import pytest
 
 from .conftest import blocked, breached
 
-DOCKER_CAPS = 0xA80425FB  # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
+PODMAN_CAPS = 0x800405FB  # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT SETFCAP
+DOCKER_CAPS = 0xA80425FB  # podman's 11 and NET_RAW MKNOD AUDIT_WRITE
 
 
 def status(runtime, *options):
@@ -14,11 +15,18 @@ def status(runtime, *options):
 
 
 @pytest.mark.property("caps")
-def test_docker_default_capabilities_in_every_set(runtime):
+def test_podman_default_capabilities_in_every_set(runtime):
     s = status(runtime)
     for field in ("CapBnd", "CapPrm", "CapEff"):
-        assert int(s[field], 16) == DOCKER_CAPS, field
+        assert int(s[field], 16) == PODMAN_CAPS, field
     assert int(s["CapInh"], 16) == 0 and int(s["CapAmb"], 16) == 0
+
+
+@pytest.mark.property("caps")
+def test_cap_add_brings_back_dockers_14(runtime):
+    s = status(runtime, "--cap-add", "NET_RAW,MKNOD", "--cap-add", "AUDIT_WRITE")
+    for field in ("CapBnd", "CapPrm", "CapEff"):
+        assert int(s[field], 16) == DOCKER_CAPS, field
 
 
 @pytest.mark.property("caps")
@@ -26,7 +34,7 @@ def test_cap_add_and_drop(runtime):
     s = status(runtime, "--cap-drop", "ALL", "--cap-add", "NET_ADMIN,cap_chown")
     assert int(s["CapBnd"], 16) == (1 << 12) | (1 << 0)
     s = status(runtime, "--cap-drop", "CHOWN")
-    assert int(s["CapBnd"], 16) == DOCKER_CAPS & ~1
+    assert int(s["CapBnd"], 16) == PODMAN_CAPS & ~1
     assert runtime.run("true", options=("--cap-add", "WARP_DRIVE")).rc == 64
 
 
@@ -136,7 +144,7 @@ def test_privileged_turns_it_all_off_with_a_warning(runtime, probe):
     assert "warning: --privileged" in out.stderr
     s = dict(line.split(":\t", 1) for line in out.stdout.splitlines() if ":\t" in line)
     assert s["Seccomp"].strip() == "0" and s["NoNewPrivs"].strip() == "0"
-    assert int(s["CapBnd"], 16) & ~DOCKER_CAPS  # more than Docker's 14
+    assert int(s["CapBnd"], 16) & ~DOCKER_CAPS  # more than even Docker's 14
     assert breached(probe("mount", options=("--privileged",)))
     assert breached(probe("read", "/proc/timer_list", options=("--privileged",)))
 

@@ -41,12 +41,14 @@ def test_kcore_reads_unmasked_with_cap_sys_rawio(probe, host):
 @pytest.mark.property("nodev")
 def test_kmsg_is_out_of_reach(probe):
     assert blocked(probe("read", "/dev/kmsg"))  # not in the container's /dev
-    assert blocked(probe("mknod-read", "c", "1", "11"))  # and a node made for it will not open
+    assert blocked(probe("mknod-read", "c", "1", "11"))  # no CAP_MKNOD to make a node for it
+    v = probe("mknod-read", "c", "1", "11", options=("--cap-add", "MKNOD"))
+    assert blocked(v) and "open of the new device node" in v.line, v  # and one made will not open
 
 
 @pytest.mark.property("nodev")
-def test_kmsg_reads_through_a_node_without_nodev(probe, host):
+def test_kmsg_reads_through_a_node_with_cap_mknod_and_without_nodev(probe, host):
     restricted = host.check_output("cat /proc/sys/kernel/dmesg_restrict") == "1"
     # With dmesg_restrict=1 reading the log also needs CAP_SYSLOG (dropped by default).
-    options = ("--disable", "nodev") + (("--cap-add", "SYSLOG") if restricted else ())
+    options = ("--cap-add", "MKNOD", "--disable", "nodev") + (("--cap-add", "SYSLOG") if restricted else ())
     assert breached(probe("mknod-read", "c", "1", "11", options=options))
