@@ -237,18 +237,23 @@ class Linux:
         resolve = _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS | (0 if symlinks else _RESOLVE_NO_SYMLINKS)
         if not self._no_openat2:
             how = struct.pack("QQQ", flags, 0, resolve)
-            fd = self._libc.syscall(_SYS_OPENAT2, root_fd, os.fsencode(path), how, len(how))
-            if fd >= 0:
-                return fd
-            err = ctypes.get_errno()
-            if err != errno.ENOSYS:
+            for _ in range(64):
+                fd = self._libc.syscall(_SYS_OPENAT2, root_fd, os.fsencode(path), how, len(how))
+                if fd >= 0:
+                    return fd
+                err = ctypes.get_errno()
+                if err != errno.EAGAIN:  # EAGAIN: a rename or mount elsewhere raced a ".."
+                    break
+            if err not in (errno.ENOSYS, errno.EAGAIN):
                 raise OSError(err, f"openat2: {os.strerror(err)}", path)
-            self._no_openat2 = True  # kernels before 5.6
+            if err == errno.ENOSYS:
+                self._no_openat2 = True  # kernels before 5.6
         return _walk_in_root(root_fd, path, flags, symlinks)
 
-    def make_in_root(self, root, path, directory=True, mode=0o755, real=False):
+    def make_in_root(self, root, path, directory=True, mode=0o755, real=False, _links=0):
         """open_in_root(), creating what is missing: parent directories, then `path` as a
-        directory or an empty file. real=True: `path` itself must not be a symlink (it is
+        directory or an empty file; a dangling symlink on the way gets what it points to
+        made, inside the root. real=True: `path` itself must not be a symlink (it is
         where a kernel filesystem goes), else UnsafeImagePath."""
         parts = [p for p in path.split("/") if p not in ("", ".")]
         fd = self.open_in_root(root, "/")  # the resolved parent of the next component
@@ -266,8 +271,16 @@ class Linux:
                             os.close(os.open(name, flags, mode, dir_fd=fd))
                         else:
                             os.mkdir(name, mode, dir_fd=fd)
-                    except FileExistsError:  # a dangling symlink: nothing to resolve it to
-                        raise OSError(errno.ENOENT, "a dangling symlink", made) from None
+                    except FileExistsError:  # a dangling symlink: make its target instead
+                        if _links >= _MAX_SYMLINKS:
+                            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path) from None
+                        target = os.readlink(name, dir_fd=fd)
+                        if not target.startswith("/"):
+                            target = f"{made.rpartition('/')[0]}/{target}"
+                        rest = "/".join(parts[i + 1 :])
+                        os.close(fd)
+                        fd = None
+                        return self.make_in_root(root, f"{target}/{rest}" if rest else target, directory, mode, real, _links + 1)
                     found = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                 except OSError as e:
                     if last and real and e.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -278,7 +291,8 @@ class Linux:
             if real and not _is_directory(fd):
                 raise UnsafeImagePath(errno.ENOTDIR, "is not a directory", path)
         except BaseException:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
             raise
         return fd
 

@@ -23,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -297,6 +299,25 @@ static int t_syscall(int argc, char **argv) {
     return 0;
 }
 
+/* type TEXT and Enter into the terminal on stdin with TIOCSTI, as if its user had */
+static int t_tiocsti(int argc, char **argv) {
+    if (argc < 1) return error("usage: tiocsti TEXT");
+    if (!isatty(0)) return error("stdin is not a terminal");
+    for (const char *c = argv[0]; *c; c++)
+        if (ioctl(0, TIOCSTI, c) < 0) return denied(errno, "TIOCSTI on stdin");
+    if (ioctl(0, TIOCSTI, "\n") < 0) return denied(errno, "TIOCSTI on stdin");
+    return ok("typed %s into the terminal", argv[0]);
+}
+
+/* clear the parent-death signal, say so, and stay: a container that would outlive its runtime */
+static int t_orphan(int argc, char **argv) {
+    (void)argc, (void)argv;
+    if (prctl(PR_SET_PDEATHSIG, 0) < 0) return denied(errno, "prctl(PR_SET_PDEATHSIG, 0)");
+    ok("%s", "parent-death signal cleared");
+    fflush(stdout);
+    for (;;) pause();
+}
+
 struct technique { const char *name; int (*run)(int, char **); };
 static const struct technique techniques[] = {
     {"open-write", t_open_write}, {"read", t_read}, {"mknod-read", t_mknod_read},
@@ -304,7 +325,7 @@ static const struct technique techniques[] = {
     {"init-module", t_init_module}, {"finit-module", t_finit_module}, {"keyctl", t_keyctl},
     {"perf-event-open", t_perf}, {"bpf", t_bpf}, {"unshare-user", t_unshare_user},
     {"signal", t_signal}, {"connect-abstract", t_abstract}, {"connect-tcp", t_tcp}, {"shm", t_shm},
-    {"syscall", t_syscall}, {NULL, NULL},
+    {"syscall", t_syscall}, {"tiocsti", t_tiocsti}, {"orphan", t_orphan}, {NULL, NULL},
 };
 
 int main(int argc, char **argv) {
