@@ -33,6 +33,7 @@ def app_image(host, target):
         "tar -C rootfs -cf rootfs.tar . && rm -rf rootfs;"
         f"{podman} import {changes} rootfs.tar localhost/demo-runtime-test:1 >/dev/null;"
         f"{podman} save --format docker-archive -o app.tar localhost/demo-runtime-test:1 2>/dev/null;"
+        f"{podman} save --format oci-dir -o app.oci localhost/demo-runtime-test:1 2>/dev/null;"
         f"{podman} rmi -a -f >/dev/null; rm -rf storage run rootfs.tar"
     )
     line = shlex.join(target.run_argv(["image", "import", f"{work}/app.tar", "-o", f"{work}/app.img"]))
@@ -40,6 +41,15 @@ def app_image(host, target):
     assert imported.rc == 0, imported.stderr
     yield f"{work}/app.img"
     host.run("rm -rf %s", work)
+
+
+def test_podmans_oci_layout_directory_gives_the_same_image(runtime, host, target, app_image):
+    oci = app_image.replace("app.img", "oci.img")
+    imported = host.run(shlex.join(target.run_argv(["image", "import", app_image.replace("app.img", "app.oci"), "-o", oci])))
+    assert imported.rc == 0, imported.stderr
+    assert host.check_output("cat %s.json", oci) == host.check_output("cat %s.json", app_image)
+    result = run(runtime, oci)
+    assert (result.rc, result.stdout.strip()) == (0, "hello from /srv/app as app"), result.stderr
 
 
 def run(runtime, image, *command, options=()):
