@@ -41,7 +41,7 @@ packages=(
     xz-utils file gcc libc6-dev               # ... and the static probe helper it compiles
     libseccomp2 nftables                      # seccomp, bridge NAT
     util-linux iproute2 procps                # tests: setpriv, ipcmk, unshare, ip, ps, pgrep
-    podman                                    # tests: a docker-archive made by podman save
+    podman debootstrap                        # tests: podman save's docker-archive, a Debian image
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -20,6 +20,7 @@ IMPORT_NO_PLATFORM = 84
 IMPORT_UNSUPPORTED = 85
 IMPORT_OUTPUT = 86
 USER_UNKNOWN = 87
+VOLUME_ERROR = 88
 PORT_ERROR = 89
 RUNTIME_FAILURE = 125
 COMMAND_NOT_EXECUTABLE = 126
@@ -43,6 +44,7 @@ EXIT_CODES = (
     (IMPORT_UNSUPPORTED, "image import: a layer compression or archive shape not supported"),
     (IMPORT_OUTPUT, "image import: the output cannot be written"),
     (USER_UNKNOWN, "--user names a user or group the image does not have"),
+    (VOLUME_ERROR, "a volume's host path is missing, or its target is a symlink in the image"),
     (PORT_ERROR, "a --publish port is in use or out of range"),
     (RUNTIME_FAILURE, "any other runtime failure"),
     (COMMAND_NOT_EXECUTABLE, "the command cannot be executed"),

@@ -337,10 +337,7 @@ class Linux:
         host's), an int a descriptor; None with MS_BIND binds `path` onto itself. The
         target is opened anew on each call, so a remount reaches the mount made before.
         make="dir"/"file" creates a missing target (make_in_root)."""
-        if make:
-            fd = self.make_in_root(root, path, directory=make == "dir", real=real)
-        else:
-            fd = self.open_in_root(root, path)
+        fd = self._target_in_root(root, path, make, real)
         try:
             if source is None and flags & MS_BIND and not flags & MS_REMOUNT:
                 source = fd
@@ -350,6 +347,32 @@ class Linux:
                 self.mount(source, f"/proc/self/fd/{fd}", fstype, flags, data)
             except OSError as e:
                 raise OSError(e.errno, f"mount: {e.strerror}", path) from None
+        finally:
+            os.close(fd)
+
+    def _target_in_root(self, root, path, make, real=False):
+        if make:
+            return self.make_in_root(root, path, directory=make == "dir", real=real)
+        return self.open_in_root(root, path)
+
+    def detach_tree(self, path):
+        """open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path` (not its
+        submounts), as a descriptor. Made in one mount namespace, it can be attached in
+        another (attach_tree_in_root), which a bind mount from a path cannot."""
+        fd = self._libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, os.fsencode(path), _OPEN_TREE_CLONE | os.O_CLOEXEC)
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"open_tree: {os.strerror(err)}" + (" (Linux 5.2+)" if err == errno.ENOSYS else ""), path)
+        return fd
+
+    def attach_tree_in_root(self, tree_fd, root, path, make=None):
+        """move_mount(2) a detached tree onto `path` resolved inside root (through its descriptor)."""
+        fd = self._target_in_root(root, path, make)
+        try:
+            empty = _MOVE_MOUNT_F_EMPTY_PATH | _MOVE_MOUNT_T_EMPTY_PATH
+            if self._libc.syscall(_SYS_MOVE_MOUNT, tree_fd, b"", fd, b"", empty) < 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"move_mount: {os.strerror(err)}", path)
         finally:
             os.close(fd)
 
@@ -547,6 +570,13 @@ _SYS_PIDFD_SEND_SIGNAL = 424
 _SYS_PIDFD_OPEN = 434
 # openat2(2): one number on every architecture; struct open_how's resolve flags.
 _SYS_OPENAT2 = 437
+# The new mount API (5.2): one number on every architecture.
+_SYS_OPEN_TREE = 428
+_SYS_MOVE_MOUNT = 429
+_AT_FDCWD = -100
+_OPEN_TREE_CLONE = 1
+_MOVE_MOUNT_F_EMPTY_PATH = 0x04
+_MOVE_MOUNT_T_EMPTY_PATH = 0x40
 _RESOLVE_NO_MAGICLINKS = 0x02
 _RESOLVE_NO_SYMLINKS = 0x04
 _RESOLVE_IN_ROOT = 0x10

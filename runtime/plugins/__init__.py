@@ -27,6 +27,7 @@ from .sys import Sys
 from .timens import TimeNamespace
 from .userns import UserNamespace
 from .uts import UtsNamespace
+from .volumes import Volumes
 
 ORDER = (
     MountNamespace,
@@ -34,6 +35,7 @@ ORDER = (
     Proc,
     Sys,
     Dev,
+    Volumes,
     PidNamespace,
     IpcNamespace,
     UtsNamespace,

@@ -10,6 +10,7 @@ class FakeLinux:
         self.fail = dict(fail or {})  # method name -> OSError to raise
         self.next_pid = 4242
         self.kinds = {}  # in-root path -> "dir" / "file", for kind_in_root
+        self.symlinks = set()  # in-root paths open_in_root(symlinks=False) refuses
 
     def _record(self, name, *args):
         self.calls.append((name, *args))
@@ -66,6 +67,21 @@ class FakeLinux:
     # -- paths inside the root: recorded with the in-root path -------------------
     def mount_in_root(self, root, path, source, fstype=None, flags=0, data=None, make=None, real=False):
         self._record("mount_in_root", path, source, fstype, flags, data)
+
+    def detach_tree(self, path):
+        self._record("detach_tree", path)
+        return os.open(os.devnull, os.O_RDONLY)  # a real fd: teardown closes it
+
+    def attach_tree_in_root(self, tree_fd, root, path, make=None):
+        self._record("attach_tree_in_root", path, make)
+
+    def open_in_root(self, root, path, flags=os.O_PATH, symlinks=True):
+        self._record("open_in_root", path, symlinks)
+        if not symlinks and path in self.symlinks:
+            raise OSError(40, "Too many levels of symbolic links", path)
+        if self.kind_in_root(root, path) is None:
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return os.open(os.devnull, os.O_RDONLY)
 
     def symlink_in_root(self, root, target, path):
         self._record("symlink_in_root", target, path)

@@ -27,10 +27,10 @@ def test_disabling_a_needed_plugin_names_every_dependent_and_the_flag():
     with pytest.raises(plugins.PluginError) as refused:
         plugins.select(options(disable=["mount-image"]))
     message = str(refused.value)
-    for dependent in ("proc", "sys", "dev", "net", "masked-paths", "cgroup", "clean-mounts", "nodev"):
+    for dependent in ("proc", "sys", "dev", "volumes", "net", "masked-paths", "cgroup", "clean-mounts", "nodev"):
         assert f"{dependent} needs" in message
     flag = message.rsplit("--disable ", 1)[1]
-    assert flag == "mount-image,proc,sys,dev,net,masked-paths,cgroup,clean-mounts,nodev"
+    assert flag == "mount-image,proc,sys,dev,volumes,net,masked-paths,cgroup,clean-mounts,nodev"
     names = {c.name for c in plugins.select(options(disable=flag.split(",")))}
     assert names.isdisjoint(flag.split(","))
 

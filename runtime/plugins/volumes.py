@@ -1,0 +1,137 @@
+"""Volumes: host paths bound into the container (-v) and private tmpfs mounts (--tmpfs).
+
+Targets are resolved inside the container's root by the syscall layer (open_in_root,
+mount_in_root), never as strings the kernel would resolve through the image's
+symlinks; a target that is a symlink in the image, or goes through one, is refused.
+The host side is taken in the parent before clone, as a detached copy of its mount
+(open_tree): a missing host path is one clear error before anything starts, and the
+child attaches the copy (move_mount) even where its own view of the host is covered,
+such as /tmp under the staging tmpfs. Every volume is nosuid and nodev, as the root is.
+"""
+
+import errno
+import os
+import stat
+
+from .. import errors
+from ..errors import USAGE, ContainerError
+from ..linux import MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT
+from ..plugin import Option, Plugin
+
+_RESERVED = ("/proc", "/sys")  # the kernel's own, mounted and masked by other plugins
+_LOCKED = MS_NOSUID | MS_NODEV
+_SIZE_UNITS = "kKmMgG%"
+
+
+def _volume_error(message):
+    return ContainerError(errors.VOLUME_ERROR, message)
+
+
+def _container_path(path, flag):
+    if not path.startswith("/"):
+        raise ContainerError(USAGE, f"{flag}: the container path {path!r} is not absolute")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ContainerError(USAGE, f"{flag}: the container path {path!r} has '..'")
+    normal = "/" + "/".join(parts)
+    if normal == "/" or any(normal == r or normal.startswith(r + "/") for r in _RESERVED):
+        raise ContainerError(USAGE, f"{flag}: cannot mount on {normal} (it belongs to the runtime)")
+    return normal
+
+
+def parse_volume(spec):
+    """`HOST:CONTAINER[:OPTIONS]`, OPTIONS comma-separated from ro, rw, create ->
+    (host, container, read_only, create)."""
+    fields = spec.split(":")
+    if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
+        raise ContainerError(USAGE, f"invalid --volume {spec!r}: use HOST:CONTAINER[:ro|rw][,create]")
+    flags = set(fields[2].split(",")) if len(fields) == 3 else set()
+    if not flags <= {"ro", "rw", "create"} or {"ro", "rw"} <= flags:
+        raise ContainerError(USAGE, f"invalid --volume options {fields[2]!r}: ro or rw, and create")
+    if not fields[0].startswith("/"):
+        raise ContainerError(USAGE, f"--volume {spec}: the host path must be absolute")
+    return fields[0], _container_path(fields[1], "--volume"), "ro" in flags, "create" in flags
+
+
+def parse_tmpfs(spec):
+    """`PATH[:SIZE]` -> (path, mount data)."""
+    path, has_size, size = spec.partition(":")
+    data = "mode=1777"
+    if has_size:
+        digits = size[:-1] if size and size[-1] in _SIZE_UNITS else size
+        if not digits.isdigit() or int(digits) == 0:
+            raise ContainerError(USAGE, f"invalid --tmpfs size {size!r}: a number with k, m, g or %, e.g. 64m")
+        data += f",size={size}"
+    return _container_path(path, "--tmpfs"), data
+
+
+class Volumes(Plugin):
+    name = "volumes"
+    help = "-v HOST:CONTAINER[:ro] bind mounts and --tmpfs PATH[:SIZE], targets resolved inside the root"
+    does = "bind mounts of host paths (-v) and tmpfs mounts (--tmpfs), nosuid and nodev, onto targets resolved inside the root"
+    lost = "no host path can be shared with the container and no extra tmpfs mounted (-v and --tmpfs are refused)"
+    requires = ("mount-image",)
+    options = (
+        Option("--volume", "HOST:CONTAINER[:ro][,create]", "bind a host path (create: make a missing host directory)", short="-v", repeat=True),
+        Option("--tmpfs", "PATH[:SIZE]", "a private tmpfs at PATH (mode 1777; SIZE like 64m)", repeat=True),
+    )
+
+    def __init__(self):
+        self.binds = []  # (detached tree fd, host path, container path, read_only, is_directory)
+        self.tmpfs = []
+
+    def prepare(self, ctx):
+        for spec in getattr(ctx.options, "volume", ()):
+            host, target, read_only, create = parse_volume(spec)
+            if create and not os.path.lexists(host):
+                try:
+                    os.makedirs(host, 0o755)
+                except OSError as e:
+                    raise _volume_error(f"--volume {spec}: cannot create {host}: {e.strerror}") from None
+            try:
+                is_directory = stat.S_ISDIR(os.stat(host).st_mode)
+            except OSError as e:
+                hint = " (add ,create to make it)" if e.errno == errno.ENOENT else ""
+                raise _volume_error(f"--volume {spec}: host path {host}: {e.strerror}{hint}") from None
+            try:
+                tree = ctx.linux.detach_tree(host)
+            except OSError as e:
+                raise _volume_error(f"--volume {spec}: {e.strerror}") from None
+            self.binds.append((tree, host, target, read_only, is_directory))
+        self.tmpfs = [parse_tmpfs(spec) for spec in getattr(ctx.options, "tmpfs", ())]
+
+    def setup_child(self, ctx):
+        linux, root = ctx.linux, ctx.rootfs
+        for tree, host, target, read_only, is_directory in self.binds:
+            self._refuse_symlinks(linux, root, target, f"--volume {host}:{target}")
+            try:
+                linux.attach_tree_in_root(tree, root, target, make="dir" if is_directory else "file")
+            except OSError as e:
+                raise _volume_error(f"--volume {host}:{target}: cannot mount on {target}: {e.strerror}") from None
+            # A bind takes its flags from the host's mount; set ours on the new one.
+            remount = MS_BIND | MS_REMOUNT | _LOCKED | (MS_RDONLY if read_only else 0)
+            self._mount(linux, root, target, None, None, remount, None, None)
+        for target, data in self.tmpfs:
+            self._refuse_symlinks(linux, root, target, f"--tmpfs {target}")
+            self._mount(linux, root, target, "tmpfs", "tmpfs", _LOCKED, data, "dir")
+
+    def _refuse_symlinks(self, linux, root, target, what):
+        try:
+            os.close(linux.open_in_root(root, target, symlinks=False))
+        except FileNotFoundError:
+            pass  # made by mount_in_root
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.EXDEV):
+                raise _volume_error(f"{what}: {target} is a symlink in the image, or goes through one") from None
+            raise
+
+    def _mount(self, linux, root, target, source, fstype, flags, data, make):
+        try:
+            linux.mount_in_root(root, target, source, fstype, flags, data, make=make)
+        except OSError as e:
+            raise _volume_error(f"cannot mount on {target}: {e.strerror}") from None
+
+    def teardown(self, ctx):
+        for tree, *_ in self.binds:
+            os.close(tree)  # the last reference: an unattached copy is freed with it
+        self.binds = []
