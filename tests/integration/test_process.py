@@ -20,7 +20,7 @@ def test_killed_by_a_signal_gives_128_plus_n(runtime, host):
 def test_signals_to_the_runtime_reach_the_container(runtime, host, workdir, signal):
     script = f'trap "echo got {signal}; exit 3" {signal}; echo ready; while :; do sleep 0.05; done'
     argv = runtime.line("/bin/sh", "-c", script)
-    log = f"{workdir}/signal.log"
+    log = f"{workdir}/signal-{signal}.log"  # its own: a stale "ready" would start the kill early
     out = host.check_output(
         f"{argv} >{log} & r=$!; "
         f"until grep -q ready {log}; do sleep 0.05; done; "
