@@ -65,3 +65,14 @@ def test_unknown_plugin(runtime):
 
 def test_required_plugin_disabled(runtime):
     assert_clean_failure(runtime.run("true", options=("--disable", "mount-image")), 64, "proc needs mount-image")
+
+
+def test_limit_whose_controller_no_hierarchy_has(runtime, host):
+    # A hybrid host's v1 pids hierarchy, unmounted in a private mount namespace: pids is
+    # then on no mounted hierarchy (the unified one cannot offer a controller v1 holds).
+    pids = host.check_output("findmnt -rn -t cgroup -o TARGET,FS-OPTIONS | awk '$2 ~ /(^|,)pids(,|$)/ {print $1}'")
+    if not pids:
+        pytest.skip("no cgroup v1 pids hierarchy on this host (cgroup v2 offers every controller itself)")
+    line = runtime.line("true", options=("--pids-limit", "10"))
+    out = host.run(f"unshare -m sh -c 'umount {pids} && exec {line}'")
+    assert_clean_failure(out, 64, "no cgroup hierarchy here has the pids controller")
