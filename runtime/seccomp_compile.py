@@ -2,18 +2,25 @@
 
 Imported only when the cache (runtime.plugins.seccomp) has no program for the profile:
 json and the libseccomp bindings stay off the ordinary start path.
+
+The profile's shape is checked first (validate), so that a malformed one is one clear
+line and exit 64, not a filter that kills the container's setup (exit 139, silent).
+A rule libseccomp rejects is refused, never dropped: in an allow-by-default profile a
+dropped deny rule would loosen the filter. The one exception is Docker's: a rule that
+allows a call libseccomp has no name for is skipped, since that call then meets the
+default action anyway.
 """
 
 import errno
 import json
 import os
 
-try:
-    import seccomp as _lib  # libseccomp's own bindings (python3-seccomp)
-except ImportError:
-    import pyseccomp as _lib  # the same API over ctypes; the declared dependency
-
-from .plugins.caps import NUMBER
+# The binding, chosen: pyseccomp, libseccomp's Python API over ctypes on the system's
+# libseccomp2. libseccomp's own bindings (Debian's python3-seccomp) are not on PyPI,
+# so a venv (setup.sh's, the lab's) never sees them, and preferring them would make
+# the binding that runs depend on how Python was installed. The compiler is libseccomp
+# either way.
+import pyseccomp as _lib
 
 _ACTIONS = {
     "SCMP_ACT_ALLOW": lambda ret: _lib.ALLOW,
@@ -34,6 +41,8 @@ _OPS = {
     "SCMP_CMP_GT": _lib.GT,
     "SCMP_CMP_MASKED_EQ": _lib.MASKED_EQ,
 }
+_UNKNOWN_SYSCALL = -1  # libseccomp's __NR_SCMP_ERROR
+_LOOSER_THAN_ANY_DEFAULT = ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG")
 # uname -m -> Docker's (Go's) architecture names, and libseccomp's.
 _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "riscv64": "riscv64", "s390x": "s390x", "ppc64le": "ppc64le"}
 _SCMP_ARCH = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64", "riscv64": "SCMP_ARCH_RISCV64"}
@@ -41,6 +50,82 @@ _SCMP_ARCH = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64", "ris
 
 class ProfileError(Exception):
     pass
+
+
+_TOP = {"comment", "defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls", "flags"}
+_RULE = {"comment", "names", "name", "action", "errnoRet", "args", "includes", "excludes"}
+_ARG = {"index", "value", "valueTwo", "op"}
+_FILTER = {"arches", "caps", "minKernel"}
+
+
+def validate(profile):
+    """Raise ProfileError, naming the place, unless `profile` has the shape of Docker's format."""
+
+    def fail(where, what):
+        raise ProfileError(f"{where}: {what}")
+
+    def keys(value, known, where):
+        if not isinstance(value, dict):
+            fail(where, "not a JSON object")
+        unknown = sorted(set(value) - known)
+        if unknown:
+            fail(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+    def strings(value, where):  # null is an empty list, as Go writes it
+        if not isinstance(value, (list, type(None))) or not all(isinstance(v, str) for v in value or ()):
+            fail(where, "not a list of strings")
+
+    def number(value, where, low=0, high=2**64 - 1):
+        if type(value) is not int or not low <= value <= high:
+            fail(where, f"not a whole number from {low} to {high}")
+
+    def action(value, where):
+        if not isinstance(value, str):
+            fail(where, "missing, or not an action name such as SCMP_ACT_ERRNO")
+        if value not in _ACTIONS:
+            fail(where, f"unknown action {value!r}")
+
+    def items(mapping, key, where):
+        value = mapping.get(key)
+        if value is not None and not isinstance(value, list):
+            fail(where, "not a list")
+        return value or []
+
+    keys(profile, _TOP, "profile")
+    action(profile.get("defaultAction"), "defaultAction")
+    if "defaultErrnoRet" in profile:
+        number(profile["defaultErrnoRet"], "defaultErrnoRet", high=4095)
+    if "architectures" in profile:
+        strings(profile["architectures"], "architectures")
+    if "flags" in profile:
+        strings(profile["flags"], "flags")
+    for i, entry in enumerate(items(profile, "archMap", "archMap")):
+        keys(entry, {"architecture", "subArchitectures"}, f"archMap[{i}]")
+        strings(entry.get("subArchitectures", []), f"archMap[{i}].subArchitectures")
+    for i, rule in enumerate(items(profile, "syscalls", "syscalls")):
+        where = f"syscalls[{i}]"
+        keys(rule, _RULE, where)
+        names = rule["names"] if "names" in rule else [rule["name"]] if "name" in rule else None
+        if names is None:
+            fail(where, "no 'names'")
+        strings(names, f"{where}.names")
+        action(rule.get("action"), f"{where}.action")
+        if "errnoRet" in rule:
+            number(rule["errnoRet"], f"{where}.errnoRet", high=4095)
+        for j, arg in enumerate(items(rule, "args", f"{where}.args")):
+            keys(arg, _ARG, f"{where}.args[{j}]")
+            number(arg.get("index"), f"{where}.args[{j}].index", high=5)
+            number(arg.get("value", 0), f"{where}.args[{j}].value")
+            number(arg.get("valueTwo", 0), f"{where}.args[{j}].valueTwo")
+            if not isinstance(arg.get("op"), str) or arg["op"] not in _OPS:
+                fail(f"{where}.args[{j}].op", f"unknown comparison {arg.get('op')!r}")
+        for part in ("includes", "excludes"):
+            if part in rule:
+                keys(rule[part], _FILTER, f"{where}.{part}")
+                for field in ("arches", "caps"):
+                    strings(rule[part].get(field, []), f"{where}.{part}.{field}")
+                if not isinstance(rule[part].get("minKernel", ""), str):
+                    fail(f"{where}.{part}.minKernel", "not a string such as \"5.8\"")
 
 
 def _kernel_at_least(version):
@@ -72,11 +157,9 @@ def build_filter(profile, caps, machine=None):
     arch = _GOARCH.get(machine, machine)
 
     def action(name, ret):
-        if name not in _ACTIONS:
-            raise ProfileError(f"unknown action {name!r}")
         return _ACTIONS[name](ret)
 
-    default = action(profile.get("defaultAction", "SCMP_ACT_ERRNO"), profile.get("defaultErrnoRet"))
+    default = action(profile["defaultAction"], profile.get("defaultErrnoRet"))
     flt = _lib.SyscallFilter(default)
     try:  # a binary tree of syscall numbers: half the kernel's load time (libseccomp >= 2.5)
         flt.set_attr(_lib.Attr.CTL_OPTIMIZE, 2)
@@ -92,20 +175,24 @@ def build_filter(profile, caps, machine=None):
     for rule in profile.get("syscalls") or ():
         if not _applies(rule, arch, caps):
             continue
-        act = action(rule.get("action"), rule.get("errnoRet"))
+        act = action(rule["action"], rule.get("errnoRet"))
         if act == default:
             continue  # libseccomp refuses a rule that only restates the default
-        args = []
-        for a in rule.get("args") or ():
-            if a.get("op") not in _OPS:
-                raise ProfileError(f"unknown comparison {a.get('op')!r}")
-            args.append(_lib.Arg(a["index"], _OPS[a["op"]], a.get("value", 0), a.get("valueTwo", 0)))
-        for name in rule.get("names") or [rule["name"]]:
+        args = [_lib.Arg(a["index"], _OPS[a["op"]], a.get("value", 0), a.get("valueTwo", 0)) for a in rule.get("args") or ()]
+        for name in rule["names"] if "names" in rule else [rule["name"]]:
+            if _lib.resolve_syscall(_lib.Arch.NATIVE, name) == _UNKNOWN_SYSCALL:
+                if rule["action"] in _LOOSER_THAN_ANY_DEFAULT:
+                    continue  # as Docker: the call meets the default action instead
+                raise ProfileError(f"{rule['action']} rule for {name!r}: libseccomp knows no such system call")
             try:
                 flt.add_rule(act, name, *args)
-            except (ValueError, OSError, RuntimeError):
-                pass  # a call this architecture or libseccomp does not know (as Docker does)
+            except (ValueError, OSError, RuntimeError) as e:
+                raise ProfileError(f"{rule['action']} rule for {name!r}: libseccomp refuses it: {_why(e)}") from None
     return flt
+
+
+def _why(error):
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 
 def compile_profile(profile_bytes, caps, cache_path):
@@ -114,8 +201,7 @@ def compile_profile(profile_bytes, caps, cache_path):
         profile = json.loads(profile_bytes)
     except ValueError as e:
         raise ProfileError(f"not JSON: {e}") from None
-    if not isinstance(profile, dict):
-        raise ProfileError("not a seccomp profile (a JSON object)")
+    validate(profile)
     flt = build_filter(profile, caps)
     directory = os.path.dirname(cache_path)
     os.makedirs(directory, mode=0o700, exist_ok=True)

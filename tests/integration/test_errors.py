@@ -76,3 +76,19 @@ def test_limit_whose_controller_no_hierarchy_has(runtime, host):
     line = runtime.line("true", options=("--pids-limit", "10"))
     out = host.run(f"unshare -m sh -c 'umount {pids} && exec {line}'")
     assert_clean_failure(out, 64, "no cgroup hierarchy here has the pids controller")
+
+
+@pytest.mark.parametrize(
+    "profile, words",
+    [
+        ("{}", "defaultAction: missing"),
+        ('{"foo": 1}', "unknown key 'foo'"),
+        ('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [1], "action": "SCMP_ACT_ERRNO"}]}', "not a list of strings"),
+        ('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]}', "no such system call"),
+    ],
+)
+def test_malformed_seccomp_profile(runtime, host, workdir, profile, words):
+    # Before the shape check, `{}` compiled to a filter that killed the setup: exit 139, silent.
+    path = f"{workdir}/profile.json"
+    host.check_output("printf %s %s > %s", "%s", profile, path)
+    assert_clean_failure(runtime.run("true", options=("--seccomp", path)), 64, words)

@@ -1,7 +1,6 @@
-"""Hardening plugins (issue 4) against the fake syscall layer: caps, masked paths,
-seccomp compile and cache (cgroup: test_cgroup.py)."""
+"""Hardening plugins (issue 4) against the fake syscall layer: caps and masked paths
+(seccomp: test_seccomp.py, cgroup: test_cgroup.py)."""
 
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +8,7 @@ import pytest
 from runtime import linux
 from runtime.errors import ContainerError
 from runtime.plugin import Container
-from runtime.plugins import caps, masked_paths, seccomp
+from runtime.plugins import caps, masked_paths
 
 from .fake_linux import FakeLinux
 
@@ -62,29 +61,6 @@ def test_masked_plan_and_unmask():
     assert "/proc/keys" not in masked and "/proc/sys" not in read_only
     assert masked_paths.plan(opts(unmask=["ALL"])) == ((), ())
     assert masked_paths.plan(opts(privileged=True)) == ((), ())
-
-
-def test_default_profile_compiles_and_is_cached(tmp_path):
-    program = seccomp.load_program(seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path))
-    assert program and len(program) % 8 == 0
-    assert len(list(tmp_path.iterdir())) == 1
-    # A hit needs neither the compiler module nor libseccomp.
-    sys.modules.pop("runtime.seccomp_compile", None)
-    assert seccomp.load_program(seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path)) == program
-    assert "runtime.seccomp_compile" not in sys.modules
-
-
-def test_cache_key_depends_on_caps_and_profile():
-    a = seccomp.cache_key(b"{}", caps.DEFAULT)
-    assert a != seccomp.cache_key(b"{}", caps.DEFAULT | {"SYS_ADMIN"})
-    assert a != seccomp.cache_key(b"{ }", caps.DEFAULT)
-
-
-def test_bad_profile_is_a_usage_error(tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text("not json")
-    with pytest.raises(ContainerError):
-        seccomp.load_program(str(bad), caps.DEFAULT, str(tmp_path / "cache"))
 
 
 def test_mask_paths_must_be_absolute():
