@@ -45,6 +45,10 @@ class UsageError(Exception):
     pass
 
 
+class UnknownOption(UsageError):
+    pass
+
+
 def parse(argv, table):
     """Options (before IMAGE) into a namespace, plus the positional arguments."""
     by_flag = {}
@@ -71,7 +75,7 @@ def parse(argv, table):
             has_value = bool(value)
         option = by_flag.get(flag)
         if option is None:
-            raise UsageError(f"unknown option {flag}")
+            raise UnknownOption(f"unknown option {flag}")
         if option.metavar is None:
             if has_value:
                 raise UsageError(f"option {flag} takes no value")
@@ -102,6 +106,8 @@ def subcommand_help(usage, summary, options):
 
 
 def help_text(plugin_classes):
+    from .plugins import BUILTIN
+
     lines = [
         f"usage: {PROG} [run] [OPTIONS] IMAGE [COMMAND [ARGS...]]",
         f"       {PROG} COMMAND [OPTIONS] ...   ({PROG} COMMAND --help for its options)",
@@ -119,8 +125,8 @@ def help_text(plugin_classes):
         if cls.options:
             lines += ["", f"{cls.name} plugin:", *option_rows(cls.options)]
     lines += ["", "plugins, in the order they run (--list-plugins for details):"]
-    lines += ["  " + " ".join(c.name + ("" if c.default else "*") for c in plugin_classes)]
-    lines += ["  (* opt-in)", "", "exit status: the command's; 128+N if a signal N killed it; else:"]
+    lines += ["  " + " ".join(c.name + ("+" if c.name not in BUILTIN else "" if c.default else "*") for c in plugin_classes)]
+    lines += ["  (* opt-in, + third-party: --plugin NAME)", "", "exit status: the command's; 128+N if a signal N killed it; else:"]
     lines += [f"  {code:<4} {meaning}" for code, meaning in errors.EXIT_CODES]
     return "\n".join(lines)
 
@@ -174,10 +180,9 @@ def _main(argv):
 def run_command(argv):
     from . import plugins
 
-    table = CORE_OPTIONS + tuple(o for cls in plugins.ORDER for o in cls.options)
-    options, positional = parse(argv, table)
+    options, positional, extra = parse_run(argv, plugins)
     if options.help:
-        print(help_text(plugins.ORDER))
+        print(help_text(plugins.ORDER + tuple(extra)))
         return 0
     if options.version:
         print(f"{PROG} {__version__}")
@@ -214,6 +219,27 @@ def run_command(argv):
     ctx.given_command = positional[1:]
     ctx.env.update(env)
     return run(ctx, [cls() for cls in chosen])
+
+
+def parse_run(argv, plugins):
+    """run's options, positional arguments, and the third-party plugin classes loaded.
+
+    Third-party plugins' options join the table only where they can matter (an option
+    the built-ins do not know, --plugin of a non-built-in, --help): reading the entry
+    points costs more than a container start."""
+    table = CORE_OPTIONS + tuple(o for cls in plugins.ORDER for o in cls.options)
+    try:
+        options, positional = parse(argv, table)
+    except UnknownOption:
+        options = None
+    if options is not None and not options.help and set(options.plugin) <= set(plugins.BUILTIN):
+        return options, positional, []
+    try:
+        extra = plugins.installed()
+    except plugins.PluginError as e:
+        raise UsageError(str(e)) from None
+    options, positional = parse(argv, table + tuple(o for cls in extra for o in cls.options))
+    return options, positional, extra
 
 
 def _want_tty(options):

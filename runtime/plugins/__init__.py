@@ -74,14 +74,26 @@ def third_party():
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def _load(name):
+def _load(name, entry):
+    try:
+        cls = entry.load()
+    except Exception as e:  # the plugin's package is broken: say which one
+        raise PluginError(f"plugin {name!r} ({entry.value}) cannot be loaded: {type(e).__name__}: {e}") from None
+    cls.name = cls.name or name
+    return cls
+
+
+def installed():
+    """Every third-party plugin class, loaded (for their options and --help)."""
+    return [_load(name, entry) for name, entry in sorted(third_party().items())]
+
+
+def _named(name):
     entry = third_party().get(name)
     if entry is None:
         known = ", ".join(BUILTIN)
         raise PluginError(f"unknown plugin {name!r} (built-in: {known})")
-    cls = entry.load()
-    cls.name = cls.name or name
-    return cls
+    return _load(name, entry)
 
 
 def select(options):
@@ -91,7 +103,7 @@ def select(options):
         raise PluginError(f"cannot disable unknown plugin {name!r}")
     added = [n for n in options.plugin if n not in BUILTIN]
     wanted = [c for c in ORDER if c.name in options.plugin or c.wanted(options)]
-    wanted += [_load(n) for n in added]
+    wanted += [_named(n) for n in added]
     _refuse_lone_disable(wanted, disabled)
     chosen = [c for c in wanted if c.name not in disabled]
     names = {c.name for c in chosen}
