@@ -28,6 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -154,7 +155,9 @@ def _local_runtime() -> str:
     if beside.exists():
         return str(beside)
     found = shutil.which("demo-runtime")
-    return found or f"{sys.executable} -m runtime.cli"
+    if found is None:  # `-m runtime`, not `-m runtime.cli`: that module only defines main()
+        return f"{sys.executable} -m runtime"
+    return found
 
 
 def _local_target(config: pytest.Config, why: str) -> Target:
@@ -272,7 +275,6 @@ def _remote_target(config: pytest.Config, hosts: str) -> Target:
         connection=_opt(config, "connection"),
         ssh_config=_opt(config, "ssh_config"),
         ssh_identity_file=_opt(config, "ssh_identity_file"),
-        sudo=bool(_opt(config, "sudo", False)),
         sudo_user=_opt(config, "sudo_user"),
         ansible_inventory=_opt(config, "ansible_inventory"),
         force_ansible=bool(_opt(config, "force_ansible", False)),
@@ -281,7 +283,8 @@ def _remote_target(config: pytest.Config, hosts: str) -> Target:
         # a bare host name: an inventory host with --ansible-inventory, else ssh
         # (testinfra's own default, paramiko, is rarely installed)
         kw["connection"] = "ansible" if kw["ansible_inventory"] else "ssh"
-    found = testinfra.get_hosts(specs, **kw)
+    asked_sudo = bool(_opt(config, "sudo", False))
+    found = testinfra.get_hosts(specs, sudo=False, **kw)
     if not found:
         _exit(f"--hosts={hosts} matched no host (check the inventory / host pattern)")
     if len(found) > 1:
@@ -292,36 +295,32 @@ def _remote_target(config: pytest.Config, hosts: str) -> Target:
             "`lab/test-hosts.sh INVENTORY` or "
             "`for h in HOST1 HOST2; do pytest tests/integration --hosts=$h; done`."
         )
-    host = found[0]
-    backend = host.backend
+    login = found[0]
+    backend = login.backend
     spec = specs[0] if len(specs) == 1 else backend.get_pytest_id()
     name = backend.get_pytest_id()
     if "://" not in name:
         name = f"{backend.NAME}://{name}"
 
+    sudo = asked_sudo or not _is_root(login)
     how = "as root"
-    if not _is_root(host):
-        saved, backend.sudo = backend.sudo, False
-        r = host.run("sudo -n true")
-        backend.sudo = True
-        how = "via sudo" if saved else "via sudo (the login user is not root)"
+    if sudo:
+        how = "via sudo" if asked_sudo else "via sudo (the login user is not root)"
+        r = login.run("sudo -n true")
         if r.rc != 0:
             _exit(
                 f"{name}: the login user is not root and `sudo -n` fails "
                 f"({r.stderr.strip()[:200]}). Log in as root, or give that user "
                 "passwordless sudo."
             )
-    elif backend.sudo:
-        how = "via sudo"
-
-    tty = _tty_prefix(host)
+    host = testinfra.get_hosts(specs, sudo=sudo, **kw)[0] if sudo else login
     target = Target(
         name=name,
         host=host,
         reason=f"--hosts {spec}: {backend.NAME} connection, commands {how}",
         image=_opt(config, "image") or PROVISIONED_IMAGE,
         runtime=_opt(config, "runtime") or PROVISIONED_RUNTIME,
-        tty_command=tty,
+        tty_command=_tty_prefix(config, spec, backend, sudo),
         kind="remote",
     )
     _check_provisioned(target)
@@ -329,57 +328,54 @@ def _remote_target(config: pytest.Config, hosts: str) -> Target:
 
 
 def _is_root(host) -> bool:
-    saved = host.backend.sudo
-    host.backend.sudo = False
     try:
         r = host.run("id -u")
     except Exception as exc:
         _exit(f"cannot reach {host.backend.get_pytest_id()}: {exc}")
-    finally:
-        host.backend.sudo = saved
     if r.rc != 0:
         _exit(f"cannot run commands on {host.backend.get_pytest_id()}: {r.stderr.strip()[:300]}")
     return r.stdout.strip() == "0"
 
 
-def _tty_prefix(host) -> Optional[list[str]]:
-    """argv prefix for an interactive terminal on the host, mirroring its backend."""
-    backend = host.backend
-    sudo = bool(backend.sudo)
-    sudo_user = getattr(backend, "sudo_user", None)
-    if backend.NAME == "ansible" and not getattr(backend, "force_ansible", False):
-        inner = backend.ansible_runner.get_host(
-            backend.host,
-            ssh_config=backend.ssh_config,
-            ssh_identity_file=backend.ssh_identity_file,
-        )
-        if inner is None:
-            return None
-        sudo = sudo or bool(inner.backend.sudo)
-        backend = inner.backend
+def _tty_prefix(config: pytest.Config, spec: str, backend, sudo: bool) -> Optional[list[str]]:
+    """argv prefix for an interactive terminal on the host.
+
+    Built from what we gave testinfra (the host spec, --ssh-config, --ssh-identity-file,
+    the inventory's variables through testinfra's public AnsibleRunner), not from the
+    internals of its backends."""
+    sudo_user = _opt(config, "sudo_user")
+    name = backend.get_hostname()
+    kind = backend.NAME
+    identity = _opt(config, "ssh_identity_file")
+    parsed = urlsplit(spec if "://" in spec else f"ssh://{spec}")
+    user, port, password = parsed.username, parsed.port, parsed.password
+    if kind == "ansible" and not _opt(config, "force_ansible", False):
+        from testinfra.utils.ansible_runner import AnsibleRunner
+
+        variables = AnsibleRunner(_opt(config, "ansible_inventory")).get_variables(name)
+        kind = variables.get("ansible_connection", "ssh")
+        name = variables.get("ansible_host", name)
+        user, port = variables.get("ansible_user"), variables.get("ansible_port")
+        password = variables.get("ansible_ssh_pass") or variables.get("ansible_password")
+        identity = variables.get("ansible_ssh_private_key_file") or identity
+        sudo = sudo or bool(variables.get("ansible_become"))
     sudo_argv = (["sudo"] + (["-u", sudo_user] if sudo_user else [])) if sudo else []
-    if backend.NAME == "local":
+    if kind == "local":
         return sudo_argv
-    if backend.NAME in ("ssh", "safe-ssh", "paramiko"):
-        spec = backend.host
-        argv = ["ssh", "-tt"]
-        if spec.password:
-            argv = ["sshpass", "-p", spec.password, *argv]
-        extra = getattr(backend, "ssh_extra_args", None)
-        if extra:
-            argv += shlex.split(extra)
-        if backend.ssh_config:
-            argv += ["-F", backend.ssh_config]
-        if spec.user:
-            argv += ["-o", f"User={spec.user}"]
-        if spec.port:
-            argv += ["-o", f"Port={spec.port}"]
-        if backend.ssh_identity_file:
-            argv += ["-i", backend.ssh_identity_file]
-        return [*argv, spec.name, *sudo_argv]
-    if backend.NAME in ("docker", "podman"):
-        return [backend.NAME, "exec", "-it", backend.name, *sudo_argv]
-    return None
+    if kind in ("docker", "podman"):
+        return [kind, "exec", "-it", name, *sudo_argv]
+    if kind not in ("ssh", "safe-ssh", "paramiko", "smart"):
+        return None
+    argv = ["sshpass", "-p", password, "ssh", "-tt"] if password else ["ssh", "-tt"]
+    if _opt(config, "ssh_config"):
+        argv += ["-F", _opt(config, "ssh_config")]
+    if user:
+        argv += ["-o", f"User={user}"]
+    if port:
+        argv += ["-o", f"Port={port}"]
+    if identity:
+        argv += ["-i", identity]
+    return [*argv, name, *sudo_argv]
 
 
 # ---- helpers ----------------------------------------------------------------
