@@ -9,7 +9,9 @@ What lives where, and who removes it:
                          that existed before is used as it is and never deleted.
   NAT table (--nat)      host side, nftables table `ip demo-runtime-<bridge>`, made by
                          the first --nat container, deleted when no --nat container is
-                         left. ip_forward is turned on with it and restored after it.
+                         left. ip_forward is turned on with it and left on, as Docker
+                         and podman do: libvirt or Docker may have come to need it
+                         meanwhile, and nothing tells their need from ours.
   lease                  /run/demo-runtime/net/..., see runtime.leases.
   veth pair              made in setup_parent straight across the two namespaces
                          (host end drv<runtime pid> on the bridge, eth0 in the
@@ -27,54 +29,10 @@ from pyroute2.netlink.exceptions import NetlinkError
 from . import errors
 from .errors import ContainerError
 from .leases import STATE_DIR, BridgeState, Exhausted
-from .linux import CLONE_NEWNET
+from .netconf import DEFAULT_SUBNET, candidates, gateway_of, parse_subnet
 
-DEFAULT_SUBNET = "10.88.0.0/16"
 _ENODEV = 19
-_EEXIST = 17
 _FORWARD = "/proc/sys/net/ipv4/ip_forward"
-
-
-def parse_subnet(text):
-    """`10.88.0.0/16` -> IPv4Network; room for a gateway and at least one container."""
-    try:
-        net = ipaddress.IPv4Network(text, strict=True)
-    except ValueError as e:
-        raise ContainerError(errors.USAGE, f"invalid --subnet {text!r}: {e}") from None
-    if net.prefixlen > 30:
-        raise ContainerError(errors.USAGE, f"--subnet {text} is too small: use a prefix of /30 or shorter")
-    return net
-
-
-def gateway_of(net):
-    """The bridge's own address: the subnet's first host."""
-    return net.network_address + 1
-
-
-def candidates(net):
-    """Container addresses, in order: every host of the subnet but the gateway."""
-    gateway = gateway_of(net)
-    return (a for a in net.hosts() if a != gateway)
-
-
-def resolv_conf(text):
-    """The host's resolv.conf for a container: loopback resolvers cannot be reached from it."""
-    kept, dropped = [], False
-    for line in (text or "").splitlines():
-        words = line.split()
-        if words[:1] == ["nameserver"] and len(words) > 1:
-            try:
-                if ipaddress.ip_address(words[1].split("%")[0]).is_loopback:
-                    dropped = True
-                    continue
-            except ValueError:
-                continue
-        if words and words[0] in ("nameserver", "search", "domain", "options"):
-            kept.append(" ".join(words))
-    if not any(line.startswith("nameserver") for line in kept):
-        why = "the host's resolvers are on its loopback, out of reach" if dropped else "the host has none"
-        kept.insert(0, f"# written by demo-runtime: no nameserver ({why})")
-    return "\n".join(kept) + "\n"
 
 
 def _netlink_failure(what, e):
@@ -147,8 +105,7 @@ class BridgeNetwork:
 
     def _add_nat(self):
         # The marker first: a failure half-way still leaves something for teardown to remove.
-        previous = _read_forwarding()
-        self.state.write("nat", previous)
+        self.state.write("nat", "")
         _nft(
             f"table ip {self._table} {{\n"
             " chain postrouting {\n"
@@ -164,7 +121,7 @@ class BridgeNetwork:
         return f"demo-runtime-{self.bridge}"
 
     # -- setup_parent: the veth pair and the container's side -------------
-    def attach(self, linux, pid):
+    def attach(self, pid):
         """While the container waits: veth across both namespaces, eth0 addressed, default route."""
         with IPRoute() as ipr:
             try:
@@ -174,16 +131,15 @@ class BridgeNetwork:
                 ipr.link("set", index=veth, master=bridge, state="up")
             except (NetlinkError, IndexError) as e:
                 raise _netlink_failure(f"cannot attach a veth pair to bridge {self.bridge}", e) from None
-        inside = _ipr_in(linux, f"/proc/{pid}/ns/net")
-        try:
-            eth0 = inside.link_lookup(ifname="eth0")[0]
-            inside.addr("add", index=eth0, address=self.address, prefixlen=self.subnet.prefixlen)
-            inside.link("set", index=eth0, state="up")
-            inside.route("add", gateway=str(gateway_of(self.subnet)))
-        except (NetlinkError, IndexError) as e:
-            raise _netlink_failure("cannot configure eth0 in the container", e) from None
-        finally:
-            inside.close()
+        # flags=0: the namespace exists; pyroute2 would otherwise create a missing one.
+        with IPRoute(netns=f"/proc/{pid}/ns/net", flags=0) as inside:
+            try:
+                eth0 = inside.link_lookup(ifname="eth0")[0]
+                inside.addr("add", index=eth0, address=self.address, prefixlen=self.subnet.prefixlen)
+                inside.link("set", index=eth0, state="up")
+                inside.route("add", gateway=str(gateway_of(self.subnet)))
+            except (NetlinkError, IndexError) as e:
+                raise _netlink_failure("cannot configure eth0 in the container", e) from None
 
     # -- teardown: in the runtime, or in the janitor after a SIGKILL -------
     def teardown(self):
@@ -202,32 +158,12 @@ class BridgeNetwork:
                     self.state.remove_directory()
 
     def _remove_nat(self):
-        previous = self.state.read("nat")
         try:
             _nft(f"delete table ip {self._table}\n")
         except ContainerError:
             if _nft_has_table(self._table):
                 raise
-        if previous in ("0", "1"):
-            _write_forwarding(previous)
         self.state.remove("nat")
-
-
-def _ipr_in(linux, namespace):
-    """An IPRoute socket in another network namespace: enter it, open the socket, come back."""
-    own = os.open("/proc/self/ns/net", os.O_RDONLY)
-    try:
-        target = os.open(namespace, os.O_RDONLY)
-        try:
-            linux.setns(target, CLONE_NEWNET)
-            try:
-                return IPRoute()
-            finally:
-                linux.setns(own, CLONE_NEWNET)
-        finally:
-            os.close(target)
-    finally:
-        os.close(own)
 
 
 def _delete_link(ipr, name):
@@ -258,11 +194,6 @@ def _nft_has_table(table):
     except FileNotFoundError:
         return False
     return done.returncode == 0
-
-
-def _read_forwarding():
-    with open(_FORWARD) as f:
-        return f.read().strip()
 
 
 def _write_forwarding(value):

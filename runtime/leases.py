@@ -9,7 +9,7 @@ directory /run/demo-runtime/net/<netns inode>-<bridge>/ holding
                  reuses the file, the next teardown sweeps it.
   bridge         marker: we created the bridge (content: its subnet), so the last
                  container deletes it. A bridge someone else made is never deleted.
-  nat            marker: we created the NAT table (content: ip_forward before us).
+  nat            marker: we created the NAT table.
 
 Every change (claim, release, bridge and NAT set-up and removal) happens under
 flock(LOCK_EX) on the directory itself. The last container removes the directory,

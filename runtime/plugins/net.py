@@ -22,7 +22,6 @@ from ..linux import CLONE_NEWNET, MS_BIND
 from ..plugin import Option, Plugin
 from .mount_image import STAGING
 
-MODES = ("none", "bridge", "host")
 DEFAULT_BRIDGE = "dr0"
 _IFNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 # Per network namespace: written by the child, in its own namespace, through the host's
@@ -87,21 +86,22 @@ class NetNamespace(Plugin):
             os.write(2, b"demo-runtime: warning: --net host: the container shares the host's network (no isolation)\n")
             self.resolv_conf = ctx.linux.read_file("/etc/resolv.conf", 65536)
         elif self.mode == "bridge":
-            from .. import bridge as bridge_module
+            from .. import netconf
+            from ..bridge import BridgeNetwork
 
             self.teardown_after_sigkill = True  # the bridge, its lease and NAT outlive a SIGKILL
-            self.network = bridge_module.BridgeNetwork(bridge, subnet, nat)
+            self.network = BridgeNetwork(bridge, subnet, nat)
             self.network.prepare()
             ctx.address = self.network.address
             self.kernel_has_ipv6 = ctx.linux.read_file(_NO_IPV6[1]) is not None
-            self.resolv_conf = bridge_module.resolv_conf(ctx.linux.read_file("/etc/resolv.conf", 65536))
+            self.resolv_conf = netconf.resolv_conf(ctx.linux.read_file("/etc/resolv.conf", 65536))
 
     def clone_flags(self, ctx):
         return 0 if self.mode == "host" else CLONE_NEWNET
 
     def setup_parent(self, ctx):
         if self.network:
-            self.network.attach(ctx.linux, ctx.pid)
+            self.network.attach(ctx.pid)
 
     def setup_child(self, ctx):
         if self.mode != "host":

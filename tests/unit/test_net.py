@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from runtime import cli, linux, plugins
+from runtime import cli, linux, netconf, plugins
 from runtime.errors import USAGE, ContainerError
 from runtime.leases import BridgeState, Exhausted
 from runtime.plugin import Container
@@ -123,7 +123,7 @@ def test_default_path_does_not_import_pyroute2():
         "from runtime.plugin import Container; from types import SimpleNamespace as S;"
         "p = NetNamespace(); p.prepare(Container('i', ['x'], S(net='none'), None));"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'ipaddress', 'subprocess')"
-        " or m in ('runtime.bridge', 'runtime.leases')))"
+        " or m in ('runtime.bridge', 'runtime.leases', 'runtime.netconf')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=_repo(), check=True)
     assert out.stdout.strip() == "[]"
@@ -161,31 +161,26 @@ def test_with_rw_a_file_missing_from_the_image_is_not_created(capfd):
     assert "/etc/resolv.conf not written" in capfd.readouterr().err
 
 
-# -- subnets and name files (runtime.bridge imports pyroute2: skipped without it) ----
+# -- subnets and name files (runtime.netconf: no pyroute2) ---------------------------
 
 
-@pytest.fixture
-def bridge():
-    return pytest.importorskip("runtime.bridge")
-
-
-def test_subnets(bridge):
-    net = bridge.parse_subnet("10.88.0.0/16")
-    assert str(bridge.gateway_of(net)) == "10.88.0.1"
-    hosts = bridge.candidates(bridge.parse_subnet("10.9.0.0/29"))
+def test_subnets():
+    net = netconf.parse_subnet("10.88.0.0/16")
+    assert str(netconf.gateway_of(net)) == "10.88.0.1"
+    hosts = netconf.candidates(netconf.parse_subnet("10.9.0.0/29"))
     assert [str(a) for a in hosts] == [f"10.9.0.{i}" for i in range(2, 7)]
     for bad in ("10.88.0.1/16", "10.88.0.0/31", "nonsense", "fd00::/64"):
         with pytest.raises(ContainerError) as raised:
-            bridge.parse_subnet(bad)
+            netconf.parse_subnet(bad)
         assert raised.value.code == USAGE
 
 
-def test_resolv_conf_drops_loopback_resolvers(bridge):
+def test_resolv_conf_drops_loopback_resolvers():
     host = "# comment\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lab.example\noptions edns0\n"
-    assert bridge.resolv_conf(host) == "nameserver 192.0.2.1\nsearch lab.example\noptions edns0\n"
-    only_loopback = bridge.resolv_conf("nameserver 127.0.0.53\nnameserver ::1\n")
+    assert netconf.resolv_conf(host) == "nameserver 192.0.2.1\nsearch lab.example\noptions edns0\n"
+    only_loopback = netconf.resolv_conf("nameserver 127.0.0.53\nnameserver ::1\n")
     assert "nameserver" not in only_loopback.replace("no nameserver", "") and "loopback" in only_loopback
-    assert bridge.resolv_conf(None).startswith("# written by demo-runtime")
+    assert netconf.resolv_conf(None).startswith("# written by demo-runtime")
 
 
 def test_hosts_file():

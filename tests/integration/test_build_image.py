@@ -6,6 +6,9 @@ a loopback HTTP server) laid out like the real one.  Images are inspected with
 debugfs/dumpe2fs/e2fsck, without mounting.  The tests pass as root and as an
 ordinary user; as root, the unprivileged (fakeroot) path is still exercised by
 running build.sh as nobody through setpriv.
+
+An integration test (it runs gcc, debugfs, fakeroot and HTTP servers), but of the
+tooling: it runs on the machine that runs pytest, whatever the container target.
 """
 
 from __future__ import annotations
