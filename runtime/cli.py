@@ -25,6 +25,7 @@ CORE_OPTIONS = (
     Option("--env", "KEY=VALUE", "set an environment variable in the container (repeatable)", short="-e", repeat=True),
     Option("--tty", None, "give the container a terminal (default: when stdin and stdout are one)", short="-t"),
     Option("--no-tty", None, "never give the container a terminal", short="-T"),
+    Option("--privileged", None, "turn all hardening off (caps, seccomp, no_new_privs, masked paths, nodev): for learning"),
     Option("--debug", None, "show a Python traceback for internal errors"),
 )
 
@@ -197,6 +198,8 @@ def run_command(argv):
         chosen = plugins.select(options)
     except plugins.PluginError as e:
         raise UsageError(str(e)) from None
+    if options.privileged:
+        print(f"{PROG}: {plugins.PRIVILEGED_WARNING}", file=sys.stderr)
     for line in plugins.notes(options, chosen):
         print(f"{PROG}: {line}", file=sys.stderr)
     tty = _want_tty(options)
@@ -213,9 +216,9 @@ def run_command(argv):
 
     from .container import run
     from .linux import Linux
-    from .plugin import Container
+    from .plugin import Context
 
-    ctx = Container(positional[0], positional[1:] or DEFAULT_COMMAND, options, Linux(), tty=tty)
+    ctx = Context(positional[0], positional[1:] or DEFAULT_COMMAND, options, Linux(), tty=tty)
     ctx.given_command = positional[1:]
     ctx.env.update(env)
     return run(ctx, [cls() for cls in chosen])

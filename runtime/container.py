@@ -10,7 +10,7 @@ from . import errors
 from .errors import ContainerError, Interrupted
 from .plugin import explanations
 from .linux import MagicLinkExec, UnsafeImagePath
-from .plugins.caps import privileged
+from .plugins import privileged
 
 # Sent to the runtime, passed on to the container's init.
 FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
@@ -132,9 +132,10 @@ def _forward(ctx, signum):
 
 
 def _start(ctx, plugins, janitor):
-    flags = 0
+    flags, args = 0, {}
     for plugin in plugins:
         flags |= plugin.clone_flags(ctx)
+        args.update(plugin.clone_args(ctx))
     go_read, go_write = os.pipe()  # parent -> child: setup_parent is done, go on
     report_read, report_write = os.pipe()  # child -> parent: why it failed; EOF at exec
     console = None
@@ -145,7 +146,7 @@ def _start(ctx, plugins, janitor):
     # Blocked across clone so no handler runs between clone and ctx.pid being known.
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     try:
-        pid = ctx.linux.clone(flags, ctx.cgroup_fd)
+        pid = ctx.linux.clone(flags, **args)
         if pid == 0:
             _child(ctx, plugins, go_read, report_write, console)
         ctx.pid = pid

@@ -100,10 +100,10 @@ class Linux:
         return result
 
     # -- processes ---------------------------------------------------------
-    def clone(self, flags, cgroup_fd=None):
+    def clone(self, flags, cgroup=None):
         """clone(2) with fork semantics: returns 0 in the child, its pid in the parent.
 
-        With cgroup_fd (a cgroup v2 directory), clone3(CLONE_INTO_CGROUP) has the child
+        With cgroup (the fd of a cgroup v2 directory), clone3(CLONE_INTO_CGROUP) has the child
         born in that cgroup: no migration, which costs an RCU grace period (milliseconds).
         Kernels before 5.7 lack clone3: the child is then born where we are.
 
@@ -118,8 +118,8 @@ class Linux:
             raise OSError(errno.ENOSYS, f"clone: unsupported architecture {os.uname().machine}")
         api = ctypes.pythonapi
         args = None
-        if cgroup_fd is not None:  # struct clone_args: flags .. exit_signal .. cgroup
-            args = (ctypes.c_uint64 * 11)(flags | _CLONE_INTO_CGROUP, 0, 0, 0, _SIGCHLD, 0, 0, 0, 0, 0, cgroup_fd)
+        if cgroup is not None:  # struct clone_args: flags .. exit_signal .. cgroup
+            args = (ctypes.c_uint64 * 11)(flags | _CLONE_INTO_CGROUP, 0, 0, 0, _SIGCHLD, 0, 0, 0, 0, 0, cgroup)
         api.PyOS_BeforeFork()
         pid = -1
         err = errno.ENOSYS

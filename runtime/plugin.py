@@ -4,6 +4,7 @@ A plugin is one separation concern. The runtime calls its hooks in this order:
 
   prepare(ctx)        parent, before clone()            e.g. attach the image to a loop device
   clone_flags(ctx)    parent, the flags it adds to clone()   e.g. CLONE_NEWPID
+  clone_args(ctx)     parent, other clone3() arguments      e.g. {"cgroup": fd} (CLONE_INTO_CGROUP)
   setup_parent(ctx)   parent, after clone(), while the child waits (ctx.pid is set)
                                                         e.g. uid maps, veth pairs, cgroups
   setup_child(ctx)    child, before exec                e.g. mount, pivot_root, sethostname
@@ -37,8 +38,9 @@ class Option:
         self.dest = flag.lstrip("-").replace("-", "_")
 
 
-class Container:
-    """Everything one run knows about its container; plugins read and fill it."""
+class Context:
+    """What one run shares between plugins: the command line, the container's init,
+    its root. State only one plugin needs stays in that plugin."""
 
     def __init__(self, image, command, options, linux, tty=False):
         self.image = image
@@ -52,9 +54,7 @@ class Container:
         self.env = {}
         self.pid = 0  # the container's init, as the runtime sees it
         self.rootfs = None  # the assembled root, in the child, before pivot_root
-        self.loop_device = None
-        self.address = None  # the container's IPv4 address on its bridge (--net bridge)
-        self.cgroup_fd = None  # a cgroup v2 directory the init is born into (CLONE_INTO_CGROUP)
+        self.address = None  # the container's IPv4 address on its bridge (--net bridge; ports reads it)
 
 
 class Plugin:
@@ -90,6 +90,10 @@ class Plugin:
 
     def clone_flags(self, ctx):
         return 0
+
+    def clone_args(self, ctx):
+        """clone3() arguments beyond the flags, as keywords of Linux.clone (e.g. cgroup=fd)."""
+        return {}
 
     def setup_parent(self, ctx):
         pass

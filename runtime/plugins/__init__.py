@@ -59,6 +59,19 @@ ORDER = (
     # The user changes last: every plugin before it may need root.
     Process,
 )
+# --privileged turns these off; this is the one place that knows what a privileged run is.
+PRIVILEGED_OFF = ("nodev", "masked-paths", "no-new-privs", "seccomp", "caps")
+PRIVILEGED_WARNING = (
+    "warning: --privileged: every capability, no seccomp filter, no no_new_privs, unmasked /proc "
+    "and /sys, usable device nodes: root in this container can take over the host"
+)
+
+
+def privileged(options):
+    """Whether this run is --privileged (the core's exec check asks too)."""
+    return getattr(options, "privileged", False)
+
+
 ENTRY_POINT_GROUP = "demo_runtime.plugins"
 BUILTIN = {cls.name: cls for cls in ORDER}
 
@@ -97,13 +110,18 @@ def _named(name):
 
 
 def select(options):
-    """The plugin classes to run, in order: wanted built-ins, then --plugin extras, minus --disable."""
+    """The plugin classes to run, in order: wanted built-ins, then --plugin extras, minus
+    --disable, minus the hardening with --privileged."""
     disabled = set(options.disable)
     for name in disabled - set(BUILTIN) - set(options.plugin):
         raise PluginError(f"cannot disable unknown plugin {name!r}")
     added = [n for n in options.plugin if n not in BUILTIN]
     wanted = [c for c in ORDER if c.name in options.plugin or c.wanted(options)]
     wanted += [_named(n) for n in added]
+    if privileged(options):
+        if any(c.name == "userns" for c in wanted):
+            raise PluginError("--userns and --privileged exclude each other")
+        disabled |= set(PRIVILEGED_OFF)
     _refuse_lone_disable(wanted, disabled)
     chosen = [c for c in wanted if c.name not in disabled]
     names = {c.name for c in chosen}

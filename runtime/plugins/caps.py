@@ -4,11 +4,7 @@ Podman's 11 are Docker's 14 less NET_RAW (raw and packet sockets: ARP spoofing o
 bridge), MKNOD and AUDIT_WRITE. `ping` keeps working without NET_RAW through ICMP
 sockets, which the net plugin allows (net.ipv4.ping_group_range). --cap-add brings
 any of them back.
-
-Also home of --privileged, the switch that turns every hardening plugin off at once.
 """
-
-import sys
 
 from ..errors import USAGE, ContainerError
 from ..plugin import Option, Plugin
@@ -28,14 +24,6 @@ DEFAULT = frozenset(
     + ("SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL")
 )
 
-PRIVILEGED_WARNING = (
-    "warning: --privileged: every capability, no seccomp filter, no no_new_privs, unmasked /proc "
-    "and /sys, usable device nodes: root in this container can take over the host"
-)
-
-
-def privileged(options):
-    return getattr(options, "privileged", False)
 
 
 def _names(values, flag):
@@ -54,8 +42,6 @@ def _names(values, flag):
 
 def capabilities(options):
     """The names of the capabilities the container keeps, after --cap-add/--cap-drop."""
-    if privileged(options):
-        return frozenset(NAMES)
     add = _names(getattr(options, "cap_add", ()), "--cap-add")
     drop = _names(getattr(options, "cap_drop", ()), "--cap-drop")
     kept = set(NAMES) if "ALL" in add else set(DEFAULT)
@@ -81,13 +67,10 @@ class Capabilities(Plugin):
     options = (
         Option("--cap-add", "CAP", "keep a capability too (repeatable, comma-separated; ALL)", repeat=True),
         Option("--cap-drop", "CAP", "drop a capability (repeatable, comma-separated; ALL)", repeat=True),
-        Option("--privileged", None, "turn all hardening off (caps, seccomp, no_new_privs, masked paths, nodev): for learning"),
     )
 
     def prepare(self, ctx):
         self.kept = capabilities(ctx.options)  # validates the names before anything starts
-        if privileged(ctx.options):
-            print(f"demo-runtime: {PRIVILEGED_WARNING}", file=sys.stderr)
 
     def setup_child(self, ctx):
         linux = ctx.linux

@@ -1,7 +1,6 @@
 from ..errors import RUNTIME_FAILURE, USAGE, ContainerError
 from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
 from ..plugin import Option, Plugin
-from .caps import privileged
 
 # As Docker (moby's oci/defaults.go) sets them.
 MASKED = (
@@ -23,8 +22,6 @@ def _paths(values):
 
 def plan(options):
     """(masked, read_only): the paths this container gets, after --mask and --unmask."""
-    if privileged(options):
-        return (), ()
     unmask = _paths(options.unmask)
     if "ALL" in unmask:
         return tuple(sorted(_paths(options.mask))), ()

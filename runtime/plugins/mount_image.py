@@ -25,6 +25,7 @@ class MountImage(Plugin):
     def __init__(self):
         self.image_fd = None
         self.loop_fd = None
+        self.loop_device = None  # its path, which the child mounts
 
     def prepare(self, ctx):
         path = ctx.image
@@ -53,7 +54,7 @@ class MountImage(Plugin):
                 else f"image {path} is in use: --rw needs it exclusively",
             ) from None
         try:
-            self.loop_fd, ctx.loop_device = ctx.linux.attach_loop(self.image_fd, read_only=not rw, name=path)
+            self.loop_fd, self.loop_device = ctx.linux.attach_loop(self.image_fd, read_only=not rw, name=path)
         except NoFreeLoopDevice as e:
             raise ContainerError(errors.NO_LOOP_DEVICE, str(e.strerror)) from None
 
@@ -78,7 +79,7 @@ class MountImage(Plugin):
 
     def _mount_ext4(self, ctx, target, flags, data):
         try:
-            ctx.linux.mount(ctx.loop_device, target, "ext4", flags, data)
+            ctx.linux.mount(self.loop_device, target, "ext4", flags, data)
         except OSError as e:
             if e.errno in (errno.EUCLEAN, errno.EINVAL, errno.EIO, errno.EBADMSG):
                 raise ContainerError(
@@ -97,4 +98,4 @@ class MountImage(Plugin):
     def explain(self, ctx):
         how = "read-write (--rw): writes go into the image file" if ctx.options.rw else (
             "read-only, under an overlay: writes go to a tmpfs and are gone at exit")
-        return f"{ctx.loop_device} <- {ctx.image}, {how}\nthe loop device frees itself (LO_FLAGS_AUTOCLEAR) once nothing holds it"
+        return f"{self.loop_device} <- {ctx.image}, {how}\nthe loop device frees itself (LO_FLAGS_AUTOCLEAR) once nothing holds it"

@@ -1,5 +1,4 @@
 from ..plugin import Plugin
-from .caps import privileged
 
 
 class NoNewPrivs(Plugin):
@@ -9,8 +8,4 @@ class NoNewPrivs(Plugin):
     lost = "a setuid-root or file-capability program run in the container gains privileges"
 
     def setup_child(self, ctx):
-        if not privileged(ctx.options):
-            ctx.linux.set_no_new_privs()
-
-    def explain(self, ctx):
-        return "not set (--privileged)" if privileged(ctx.options) else self.does
+        ctx.linux.set_no_new_privs()

@@ -15,7 +15,7 @@ import _sha256  # the C module: hashlib would load OpenSSL on every start
 from .. import __version__
 from ..errors import USAGE, ContainerError
 from ..plugin import Option, Plugin
-from .caps import capabilities, mask, privileged
+from .caps import capabilities, mask
 
 DEFAULT_PROFILE = os.path.join(os.path.dirname(__file__), "seccomp_default.json")
 CACHE_DIR = "/var/cache/demo-runtime/seccomp"
@@ -24,7 +24,7 @@ CACHE_DIR = "/var/cache/demo-runtime/seccomp"
 def profile_path(options):
     """The profile file to use, or None for no filter."""
     value = getattr(options, "seccomp", None) or "default"
-    if privileged(options) or value == "unconfined":
+    if value == "unconfined":
         return None
     return DEFAULT_PROFILE if value == "default" else value
 
@@ -86,7 +86,7 @@ class Seccomp(Plugin):
 
     def explain(self, ctx):
         if not self.program:
-            return "no filter (--seccomp unconfined or --privileged): every system call reaches the kernel"
+            return "no filter (--seccomp unconfined): every system call reaches the kernel"
         path = profile_path(ctx.options)
         source = "the default profile (Docker's)" if path == DEFAULT_PROFILE else path
         return f"{self.does}\n{len(self.program) // 8} BPF instructions, from {source}"

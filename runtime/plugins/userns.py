@@ -18,7 +18,6 @@ import os
 from ..errors import USAGE, ContainerError
 from ..linux import CLONE_NEWUSER
 from ..plugin import Option, Plugin
-from .caps import privileged
 
 SIZE = 65536
 
@@ -53,8 +52,6 @@ class UserNamespace(Plugin):
         return getattr(options, "userns", False)
 
     def prepare(self, ctx):
-        if privileged(ctx.options):
-            raise ContainerError(USAGE, "--userns and --privileged exclude each other")
         base(ctx.options)
 
     def setup_child(self, ctx):

@@ -17,8 +17,8 @@ class FakeLinux:
         if name in self.fail:
             raise self.fail[name]
 
-    def clone(self, flags, cgroup_fd=None):
-        self._record("clone", flags)
+    def clone(self, flags, cgroup=None):
+        self._record("clone", flags, *([] if cgroup is None else [cgroup]))
         return self.next_pid
 
     def unshare(self, flags):

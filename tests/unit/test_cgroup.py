@@ -9,7 +9,7 @@ import pytest
 
 from runtime import linux
 from runtime.errors import USAGE, ContainerError
-from runtime.plugin import Container
+from runtime.plugin import Context
 from runtime.plugins import cgroup
 from runtime.plugins.cgroup.hierarchy import hierarchies
 from runtime.plugins.cgroup.limits import parse_size
@@ -101,7 +101,7 @@ def opts(**kw):
 
 
 def ctx(fake, **kw):
-    return Container("/img", ["/bin/true"], opts(**kw), fake)
+    return Context("/img", ["/bin/true"], opts(**kw), fake)
 
 
 V2 = {"/sys/fs/cgroup": ""}
@@ -157,7 +157,7 @@ def test_v2_limits_enable_their_controllers_and_the_init_is_born_there():
     assert writes[f"{path}/memory.max"] == str(64 << 20)
     assert writes[f"{path}/pids.max"] == "10"
     assert writes[f"{path}/cpu.max"] == "50000 100000"
-    assert c.cgroup_fd is not None  # clone3(CLONE_INTO_CGROUP)
+    assert plugin.clone_args(c) == {"cgroup": plugin.fd}  # clone3(CLONE_INTO_CGROUP)
     c.pid = 4242
     fake.files["/proc/4242/cgroup"] = "0::" + path.removeprefix("/sys/fs/cgroup") + "\n"
     plugin.setup_parent(c)
@@ -180,9 +180,10 @@ def test_v2_without_the_controller_is_a_clear_refusal():
 def test_hybrid_by_default_uses_the_unified_and_the_pids_hierarchy():
     # The default pids limit is a v1 limit here: the only v1 hierarchy joined by default.
     fake = CgroupKernel(HYBRID_CGROUP, HYBRID)
-    plugin, _ = prepared(fake)
+    plugin, c = prepared(fake)
     assert [(g.version, g.hierarchy.controllers) for g in plugin.groups] == [(2, ""), (1, "pids")]
     assert fake.named("write_file") == [(f"{plugin.groups[1].path}/pids.max", "2048")]
+    assert "cgroup" in plugin.clone_args(c)
 
 
 @pytest.mark.parametrize("lifted", ["0", "unlimited", "-1"])
@@ -209,6 +210,12 @@ def test_memory_limits_the_kernel_cannot_hold_are_refused():
     for too_big in ("99999999999g", "8589934592g", str(1 << 63)):
         with pytest.raises(ContainerError, match="above the kernel's largest limit"):
             parse_size(too_big)
+
+
+def test_without_a_unified_hierarchy_there_is_no_clone_argument():
+    fake = CgroupKernel("2:memory:/\n", {"/sys/fs/cgroup/memory": "memory"})
+    plugin, c = prepared(fake, memory="64m")
+    assert [g.version for g in plugin.groups] == [1] and plugin.clone_args(c) == {}
 
 
 def test_hybrid_memory_limit_goes_to_v1_nested_under_our_cgroup():

@@ -9,7 +9,7 @@ import pytest
 
 from runtime import container
 from runtime.linux import Linux
-from runtime.plugin import Container, Plugin
+from runtime.plugin import Context, Plugin
 
 from .fake_linux import FakeLinux
 from .test_plugins import options
@@ -37,7 +37,7 @@ def test_failed_prepare_tears_down_what_was_entered_in_reverse_and_never_clones(
     log, fake = [], FakeLinux()
     plugins = [recording("a", log), recording("b", log, fail_in="prepare"), recording("c", log)]
     with pytest.raises(RuntimeError, match="b failed"):
-        container.run(Container("img", ["true"], options(), fake), plugins)
+        container.run(Context("img", ["true"], options(), fake), plugins)
     assert log == [("a", "prepare"), ("b", "prepare"), ("b", "teardown"), ("a", "teardown")]
     assert fake.named("clone") == []
 
@@ -47,7 +47,7 @@ def test_failed_clone_tears_everything_down():
     fake = FakeLinux(fail={"clone": OSError(errno.EPERM, "Operation not permitted")})
     plugins = [recording("a", log, flags=1), recording("b", log, flags=4)]
     with pytest.raises(OSError):
-        container.run(Container("img", ["true"], options(), fake), plugins)
+        container.run(Context("img", ["true"], options(), fake), plugins)
     assert fake.named("clone") == [(5,)]
     assert log[-2:] == [("b", "teardown"), ("a", "teardown")]
 
@@ -64,7 +64,7 @@ def test_a_failing_teardown_does_not_stop_the_others():
 
     fake = FakeLinux(fail={"clone": OSError(errno.EPERM, "Operation not permitted")})
     with pytest.raises(OSError, match="Operation not permitted"):
-        container.run(Container("img", ["true"], options(), fake), [recording("a", log), Broken()])
+        container.run(Context("img", ["true"], options(), fake), [recording("a", log), Broken()])
     assert log == [("a", "prepare"), ("a", "clone_flags"), "broken", ("a", "teardown")]
 
 
@@ -82,7 +82,7 @@ class Marker(Plugin):
 
 def test_janitor_tears_down_when_the_runtime_vanishes(tmp_path):
     marker = tmp_path / "marker"
-    janitor = container._Janitor(Container("img", ["true"], options(), FakeLinux()), [Marker(marker)])
+    janitor = container._Janitor(Context("img", ["true"], options(), FakeLinux()), [Marker(marker)])
     janitor._socket.close()  # what the kernel does when the runtime is SIGKILLed
     os.waitpid(janitor.pid, 0)
     assert marker.read_text() == "torn down\n"
@@ -93,7 +93,7 @@ def test_janitor_kills_the_init_when_the_runtime_vanishes():
     cleared its parent-death signal. A real process and real pidfds (no root needed)."""
     init = subprocess.Popen(["sleep", "600"])
     try:
-        janitor = container._Janitor(Container("img", ["true"], options(), Linux()), [])
+        janitor = container._Janitor(Context("img", ["true"], options(), Linux()), [])
         janitor.watch(init.pid)
         janitor._socket.close()
         os.waitpid(janitor.pid, 0)
@@ -106,7 +106,7 @@ def test_janitor_kills_the_init_when_the_runtime_vanishes():
 def test_dismissed_janitor_leaves_the_init_alone():
     init = subprocess.Popen(["sleep", "600"])
     try:
-        janitor = container._Janitor(Container("img", ["true"], options(), Linux()), [])
+        janitor = container._Janitor(Context("img", ["true"], options(), Linux()), [])
         janitor.watch(init.pid)
         janitor.dismiss()
         assert init.poll() is None
@@ -117,5 +117,21 @@ def test_dismissed_janitor_leaves_the_init_alone():
 
 def test_dismissed_janitor_does_nothing(tmp_path):
     marker = tmp_path / "marker"
-    container._Janitor(Container("img", ["true"], options(), FakeLinux()), [Marker(marker)]).dismiss()
+    container._Janitor(Context("img", ["true"], options(), FakeLinux()), [Marker(marker)]).dismiss()
     assert not marker.exists()
+
+
+def test_clone_gets_the_plugins_flags_and_arguments():
+    class IntoCgroup(Plugin):
+        name = "into-cgroup"
+
+        def clone_flags(self, ctx):
+            return 8
+
+        def clone_args(self, ctx):
+            return {"cgroup": 42}
+
+    fake = FakeLinux(fail={"clone": OSError(errno.EPERM, "Operation not permitted")})
+    with pytest.raises(OSError):
+        container.run(Context("img", ["true"], options(), fake), [recording("a", [], flags=1), IntoCgroup()])
+    assert fake.named("clone") == [(9, 42)]

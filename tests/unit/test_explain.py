@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from runtime import plugins
-from runtime.plugin import Container, explanations
+from runtime.plugin import Context, explanations
 from runtime.plugins.uts import choose_hostname
 
 from .fake_linux import FakeLinux
@@ -125,9 +125,9 @@ def test_hostname_and_where_it_came_from(requested, etc_hostname, expected, sour
 def test_explain_reports_each_plugin_with_the_facts_of_this_run():
     fake = FakeLinux(files={"/etc/hostname": "fromimage\n"})
     fake.get_caps = lambda: (0, 1 << 0 | 1 << 5, 0)  # CHOWN and KILL kept
-    ctx = Container("/images/web.img", ["/bin/sh"], options(), fake)
-    ctx.loop_device = "/dev/loop7"
+    ctx = Context("/images/web.img", ["/bin/sh"], options(), fake)
     chosen = [cls() for cls in plugins.select(ctx.options) if cls.name in ("mount-image", "uts", "caps")]
+    chosen[0].loop_device = "/dev/loop7"  # what mount-image's prepare() attached
     chosen[-1].prepare(ctx)  # caps: which capabilities to keep
     for plugin in chosen:
         plugin.setup_child(ctx)

@@ -7,7 +7,7 @@ import pytest
 from runtime import errors
 from runtime.errors import ContainerError
 from runtime.linux import NoFreeLoopDevice
-from runtime.plugin import Container
+from runtime.plugin import Context
 from runtime.plugins.mount_image import MountImage
 
 from .fake_linux import FakeLinux
@@ -22,11 +22,11 @@ def ext4_like(path):
 
 def prepare(image, fake=None, **option_values):
     plugin = MountImage()
-    ctx = Container(str(image), ["true"], options(**option_values), fake or FakeLinux())
+    ctx = Context(str(image), ["true"], options(**option_values), fake or FakeLinux())
     try:
         plugin.prepare(ctx)
     finally:
-        state = (plugin.image_fd, plugin.loop_fd)
+        state = (plugin.image_fd, plugin.loop_fd, plugin.loop_device)
         plugin.teardown(ctx)
     return ctx, state
 
@@ -48,9 +48,9 @@ def test_bad_images(tmp_path, make, code):
 
 def test_good_image_attaches_read_only_by_default(tmp_path):
     fake = FakeLinux()
-    ctx, _ = prepare(ext4_like(tmp_path / "ok.img"), fake)
+    ctx, (_, _, device) = prepare(ext4_like(tmp_path / "ok.img"), fake)
     assert fake.named("attach_loop") == [(True, ctx.image)]
-    assert ctx.loop_device == "/dev/loop7"
+    assert device == "/dev/loop7"
 
 
 def test_no_loop_device(tmp_path):
@@ -63,7 +63,7 @@ def test_no_loop_device(tmp_path):
 def test_a_writer_excludes_others_and_is_excluded(tmp_path):
     image = ext4_like(tmp_path / "ok.img")
     holder = MountImage()
-    holder_ctx = Container(image, ["true"], options(rw=True), FakeLinux())
+    holder_ctx = Context(image, ["true"], options(rw=True), FakeLinux())
     holder.prepare(holder_ctx)
     try:
         for rw in (True, False):
@@ -76,6 +76,6 @@ def test_a_writer_excludes_others_and_is_excluded(tmp_path):
 
 
 def test_teardown_closes_what_prepare_opened(tmp_path):
-    _, (image_fd, _) = prepare(ext4_like(tmp_path / "ok.img"))
+    _, (image_fd, _, _) = prepare(ext4_like(tmp_path / "ok.img"))
     with pytest.raises(OSError):
         os.fstat(image_fd)

@@ -11,7 +11,7 @@ import pytest
 from runtime import cli, linux, netconf, plugins
 from runtime.errors import USAGE, ContainerError
 from runtime.leases import BridgeState, Exhausted
-from runtime.plugin import Container
+from runtime.plugin import Context
 from runtime.plugins.net import NetNamespace, hosts_file, parse_mode, valid_ifname
 
 from .fake_linux import FakeLinux
@@ -21,7 +21,7 @@ def context(fake=None, **values):
     options = SimpleNamespace(**{"disable": [], "plugin": [], "net": "none", "subnet": None, "nat": False, "rw": False})
     for key, value in values.items():
         setattr(options, key, value)
-    return Container("/images/web.img", ["/bin/sh"], options, fake or FakeLinux())
+    return Context("/images/web.img", ["/bin/sh"], options, fake or FakeLinux())
 
 
 # -- modes and options ------------------------------------------------------
@@ -120,8 +120,8 @@ def test_default_path_does_not_import_pyroute2():
     # The default start must stay cheap: pyroute2 costs ~10 container starts to import.
     code = (
         "import sys; from runtime import cli, plugins; from runtime.plugins.net import NetNamespace;"
-        "from runtime.plugin import Container; from types import SimpleNamespace as S;"
-        "p = NetNamespace(); p.prepare(Container('i', ['x'], S(net='none'), None));"
+        "from runtime.plugin import Context; from types import SimpleNamespace as S;"
+        "p = NetNamespace(); p.prepare(Context('i', ['x'], S(net='none'), None));"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'ipaddress', 'subprocess')"
         " or m in ('runtime.bridge', 'runtime.leases', 'runtime.netconf')))"
     )

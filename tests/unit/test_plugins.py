@@ -3,7 +3,7 @@ from types import SimpleNamespace
 import pytest
 
 from runtime import linux, plugins
-from runtime.plugin import Container, Plugin
+from runtime.plugin import Context, Plugin
 from runtime.plugins.uts import hostname_from_image_path, valid_hostname
 
 from .fake_linux import FakeLinux
@@ -15,14 +15,17 @@ def options(**overrides):
     return SimpleNamespace(**values)
 
 
-def run_child_setup(ctx, names=None):
+def run_child_setup(ctx, names=None, loop_device=None):
     for cls in plugins.select(ctx.options):
         if names is None or cls.name in names:
-            cls().setup_child(ctx)
+            plugin = cls()
+            if loop_device and cls.name == "mount-image":
+                plugin.loop_device = loop_device  # what its prepare() would have attached
+            plugin.setup_child(ctx)
 
 
 def context(fake=None, **option_values):
-    return Container("/images/web.img", ["/bin/sh"], options(**option_values), fake or FakeLinux())
+    return Context("/images/web.img", ["/bin/sh"], options(**option_values), fake or FakeLinux())
 
 
 def test_default_selection_is_the_full_order():
@@ -48,6 +51,13 @@ def test_disabling_a_required_plugin_is_refused():
         plugins.select(options(disable=["mount-image"]))
 
 
+def test_privileged_is_the_hardening_plugins_off():
+    chosen = {c.name for c in plugins.select(options(privileged=True))}
+    assert chosen == {c.name for c in plugins.ORDER if c.default} - set(plugins.PRIVILEGED_OFF)
+    with pytest.raises(plugins.PluginError, match="--userns and --privileged exclude each other"):
+        plugins.select(options(privileged=True, userns=True))
+
+
 def test_unknown_plugin_names_are_refused(monkeypatch):
     monkeypatch.setattr(plugins, "third_party", dict)
     with pytest.raises(plugins.PluginError, match="cannot disable unknown plugin"):
@@ -68,8 +78,7 @@ def test_third_party_plugins_load_by_entry_point_and_run_last(monkeypatch):
 def test_mount_plan_read_only_overlay_then_pivot():
     fake = FakeLinux()
     ctx = context(fake)
-    ctx.loop_device = "/dev/loop7"
-    run_child_setup(ctx, {"mount", "mount-image", "clean-mounts"})
+    run_child_setup(ctx, {"mount", "mount-image", "clean-mounts"}, loop_device="/dev/loop7")
     mounts = fake.named("mount")
     assert mounts[0] == (None, "/", None, linux.MS_REC | linux.MS_SLAVE, None)
     assert mounts[1][:3] == ("tmpfs", "/tmp", "tmpfs")
@@ -83,8 +92,7 @@ def test_mount_plan_read_only_overlay_then_pivot():
 def test_rw_mounts_the_image_itself_as_root():
     fake = FakeLinux()
     ctx = context(fake, rw=True)
-    ctx.loop_device = "/dev/loop7"
-    run_child_setup(ctx, {"mount-image"})
+    run_child_setup(ctx, {"mount-image"}, loop_device="/dev/loop7")
     assert fake.named("mount")[1] == ("/dev/loop7", "/tmp/root", "ext4", 0, "")
     assert ctx.rootfs == "/tmp/root"
 

@@ -6,7 +6,7 @@ import pytest
 
 from runtime import errors
 from runtime.errors import ContainerError
-from runtime.plugin import Container
+from runtime.plugin import Context
 from runtime.plugins.ports import Ports, nft_rules, parse_publish
 
 from .fake_linux import FakeLinux
@@ -51,7 +51,7 @@ def test_the_script_replaces_a_stale_table_in_one_transaction():
 
 
 def test_publish_needs_a_bridge_address():
-    ctx = Container("img", ["true"], SimpleNamespace(publish=["8080:80"]), FakeLinux())
+    ctx = Context("img", ["true"], SimpleNamespace(publish=["8080:80"]), FakeLinux())
     with pytest.raises(ContainerError) as caught:
         Ports().prepare(ctx)
     assert caught.value.code == errors.USAGE and "--net bridge" in str(caught.value)
@@ -59,5 +59,5 @@ def test_publish_needs_a_bridge_address():
 
 def test_no_publish_costs_nothing():
     plugin = Ports()
-    plugin.prepare(Container("img", ["true"], SimpleNamespace(publish=[]), FakeLinux()))
+    plugin.prepare(Context("img", ["true"], SimpleNamespace(publish=[]), FakeLinux()))
     assert not plugin.teardown_after_sigkill and plugin.table is None

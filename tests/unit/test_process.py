@@ -7,7 +7,7 @@ import pytest
 
 from runtime import errors
 from runtime.errors import ContainerError
-from runtime.plugin import Container
+from runtime.plugin import Context
 from runtime.plugins.process import Process, parse_env_file, resolve_user
 
 from .fake_linux import FakeLinux
@@ -26,7 +26,7 @@ def prepared(tmp_path, given, defaults=None, env=None, **values):
     image = tmp_path / "app.img"
     if defaults is not None:
         (tmp_path / "app.img.json").write_text(json.dumps(defaults))
-    ctx = Container(str(image), given or ["/bin/sh"], options(**values), FakeLinux({"/etc/passwd": PASSWD, "/etc/group": GROUP}))
+    ctx = Context(str(image), given or ["/bin/sh"], options(**values), FakeLinux({"/etc/passwd": PASSWD, "/etc/group": GROUP}))
     ctx.given_command = given
     ctx.env.update(env or {})
     plugin = Process()

@@ -98,7 +98,10 @@ class Cgroup(Plugin):
         for group in groups:
             group.write_limits(linux, {w: value for w, value in wanted.items() if CONTROLLER[w] in group.controllers})
         if unified:
-            self.fd = ctx.cgroup_fd = linux.open_directory(groups[0].path)
+            self.fd = linux.open_directory(groups[0].path)
+
+    def clone_args(self, ctx):
+        return {} if self.fd is None else {"cgroup": self.fd}
 
     def setup_parent(self, ctx):
         for group in self.groups:
@@ -130,7 +133,7 @@ class Cgroup(Plugin):
     def teardown(self, ctx):
         if self.fd is not None:
             os.close(self.fd)
-            self.fd = ctx.cgroup_fd = None
+            self.fd = None
         deadline = time.monotonic() + 2
         for group in self.groups:
             group.remove(ctx.linux, deadline)
