@@ -24,7 +24,6 @@ removed on exit, on error and on Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import platform
@@ -33,7 +32,6 @@ import re
 import shutil
 import signal
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -48,9 +46,6 @@ TARGET_X_RUNC = 0.6
 TARGET_STARTS_PER_S = 60.0
 ORDER = ["demo-runtime", "floor", "bwrap", "crun", "runc"]
 
-CLONE_NEWNS = 0x00020000
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
 
 
 class BenchError(Exception):
@@ -88,22 +83,6 @@ def first_line(argv) -> str:
     return out[0].strip() if out else "?"
 
 
-def is_static_elf(path: Path) -> bool:
-    """True if the ELF at path has no PT_INTERP (statically linked)."""
-    try:
-        with open(path, "rb") as f:
-            hdr = f.read(64)
-            if hdr[:4] != b"\x7fELF" or hdr[4] != 2:  # 64-bit only
-                return False
-            phoff, = struct.unpack_from("<Q", hdr, 0x20)
-            phentsize, phnum = struct.unpack_from("<HH", hdr, 0x36)
-            f.seek(phoff)
-            ph = f.read(phentsize * phnum)
-        return all(struct.unpack_from("<I", ph, i * phentsize)[0] != 3 for i in range(phnum))
-    except OSError:
-        return False
-
-
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -134,23 +113,23 @@ class Workspace:
 
     # ---- private mount namespace + cgroup2 view
     def enter_private_mountns(self, cgroup2: bool) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
-        if libc.unshare(CLONE_NEWNS) != 0:
-            e = ctypes.get_errno()
-            raise BenchError(f"unshare(CLONE_NEWNS): {os.strerror(e)}")
-        if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            e = ctypes.get_errno()
-            raise BenchError(f"mount --make-rprivate /: {os.strerror(e)}")
+        # The runtime's own syscall layer (the installed package: bench/ is sys.path[0]).
+        from runtime.linux import CLONE_NEWNS, MS_PRIVATE, MS_REC, Linux
+
+        linux = Linux()
+        try:
+            linux.unshare(CLONE_NEWNS)
+            linux.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        except OSError as e:
+            raise BenchError(f"private mount namespace: {e}") from None
         if not cgroup2:
             return
         cg = Path("/sys/fs/cgroup")
-        if _fstype(cg) == "cgroup2":
-            self.cgroup_root = cg
-            return
-        if libc.mount(b"cgroup2", str(cg).encode(), b"cgroup2", 0, None) != 0:
-            e = ctypes.get_errno()
-            raise BenchError(f"mount -t cgroup2 at {cg} (private namespace): {os.strerror(e)}")
+        if _fstype(cg) != "cgroup2":
+            try:
+                linux.mount("cgroup2", str(cg), "cgroup2")
+            except OSError as e:
+                raise BenchError(f"mount -t cgroup2 at {cg} (private namespace): {e}") from None
         self.cgroup_root = cg
 
     def watch_loops(self, image: Path) -> None:
@@ -248,33 +227,13 @@ def loops_of(image: Path) -> list[str]:
 
 
 def build_image(ws: Workspace) -> Path:
+    """The project's own image builder, offline (busybox): the image the tests use."""
     img = ws.tmp / "busybox.ext4"
     script = REPO / "testcontainer" / "build.sh"
-    if script.is_file():
-        log(f"building image with {script.relative_to(REPO)} --busybox ...")
-        try:
-            run(["bash", str(script), "--busybox", "-o", str(img)], timeout=600)
-            if img.is_file():
-                return img
-            log("  build.sh produced no image; falling back to the built-in builder")
-        except (BenchError, subprocess.SubprocessError) as e:
-            log(f"  build.sh failed ({e}); falling back to the built-in builder")
-    busybox = next((Path(p) for p in ("/bin/busybox", "/usr/bin/busybox") if is_static_elf(Path(p))), None)
-    if busybox is None:
-        raise BenchError("no static busybox (apt-get install busybox-static) and no testcontainer/build.sh; pass --image")
-    if not shutil.which("mkfs.ext4"):
-        raise BenchError("mkfs.ext4 not found (apt-get install e2fsprogs); pass --image")
-    log("building a busybox image with mkfs.ext4 -d (built-in fallback) ...")
-    src = ws.tmp / "image-src"
-    for d in ("bin", "proc", "dev", "sys", "tmp", "etc", "root"):
-        (src / d).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(busybox, src / "bin" / "busybox")
-    applets = run([str(busybox), "--list"]).stdout.split()
-    for a in set(applets) | {"true", "sh"}:
-        if a != "busybox" and "/" not in a:
-            (src / "bin" / a).symlink_to("busybox")
-    run(["mkfs.ext4", "-q", "-d", str(src), str(img), "16M"])
-    shutil.rmtree(src, ignore_errors=True)
+    log(f"building image with {script.relative_to(REPO)} --busybox ...")
+    run(["bash", str(script), "--busybox", "-o", str(img)], timeout=600)
+    if not img.is_file():
+        raise BenchError(f"{script} --busybox wrote no image; pass --image")
     return img
 
 
@@ -562,7 +521,7 @@ def rss_launcher() -> str | None:
 
 def maxrss_kib(ws: Workspace, launcher: str, argv: list[str]) -> int | None:
     out = ws.tmp / "maxrss"
-    cp = run([launcher, "-f", "%M", "-o", str(out), *argv], check=False, timeout=60,
+    cp = run([launcher, "-f", "%M", "-o", str(out), *argv], check=False, timeout=60, cwd=str(ws.tmp),
              capture_output=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if cp.returncode != 0:
         return None
@@ -602,15 +561,21 @@ def script_python(script: Path) -> str:
     return sys.executable
 
 
-def _time_n(argv, n) -> float | None:
-    xs = []
+def _time_once(argv, cwd) -> float | None:
+    """ms of one run, None if it failed."""
+    t0 = time.perf_counter()
+    cp = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000 if cp.returncode == 0 else None
+
+
+def _time_interleaved(steps, n, cwd) -> dict:
+    """{label: median ms} over n rounds, each running every step once in a shuffled order,
+    so that a load change hits all steps alike (as the runtimes' rounds do)."""
+    times = {label: [] for label, _ in steps}
     for _ in range(n):
-        t0 = time.perf_counter()
-        cp = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        xs.append(time.perf_counter() - t0)
-        if cp.returncode != 0:
-            return None
-    return statistics.median(xs) * 1000
+        for label, argv in random.sample(steps, len(steps)):
+            times[label].append(_time_once(argv, cwd))
+    return {label: None if None in xs else statistics.median(xs) for label, xs in times.items()}
 
 
 IMPORT_RE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
@@ -622,10 +587,16 @@ def profile_demo(ws: Workspace, args, image: Path) -> dict:
     if demo is None:
         return {"error": "demo-runtime not found"}
     py = script_python(demo)
-    prof: dict = {"python": py, "script": str(demo)}
+    # Every run from the temp dir: `python -c` puts its working directory first on
+    # sys.path, which from the repository root would profile the checkout, not the
+    # installed package that the script runs.
+    cwd = str(ws.tmp)
+    package = run([py, "-c", "import os, runtime; print(os.path.dirname(runtime.__file__))"], cwd=cwd).stdout.strip()
+    prof: dict = {"python": py, "script": str(demo), "package": package}
     argv = [str(demo), str(image), *CMD]
     log("profiling demo-runtime ...")
-    _time_n(argv, 3)  # warm caches
+    for _ in range(3):  # warm caches
+        _time_once(argv, cwd)
     # what the console script imports before calling main() (pip's wrapper: re, sys, runtime.cli)
     try:
         wrapper_imports = "; ".join(
@@ -642,7 +613,7 @@ def profile_demo(ws: Workspace, args, image: Path) -> dict:
         ("main(): lazy imports, argument parsing, loop/mount/clone/exec/wait",
          "demo-runtime IMAGE " + " ".join(CMD), argv),
     ]
-    prof["wall_ms"] = {label: _time_n(a, n) for _, label, a in steps}
+    prof["wall_ms"] = _time_interleaved([(label, a) for _, label, a in steps], n, cwd)
     launcher = rss_launcher()
     if launcher:
         prof["peak_rss_mib"] = {}
@@ -658,7 +629,7 @@ def profile_demo(ws: Workspace, args, image: Path) -> dict:
         prof["breakdown_ms"][what] = v - prev
         prev = v
     # -X importtime of the real start path (console script, all lazy imports)
-    cp = run([py, "-X", "importtime", str(demo), str(image), *CMD], check=False, timeout=60)
+    cp = run([py, "-X", "importtime", str(demo), str(image), *CMD], check=False, timeout=60, cwd=cwd)
     rows = []
     for ln in (cp.stderr or "").splitlines():
         m = IMPORT_RE.match(ln)
@@ -691,7 +662,7 @@ def profile_demo(ws: Workspace, args, image: Path) -> dict:
         "    exec(code, {'__name__': '__main__', '__file__': SCRIPT})\n"
         "finally:\n"
         "    pr.disable(); pr.dump_stats(OUT)\n")
-    run([py, "-c", driver, str(image), *CMD], check=False, timeout=60)
+    run([py, "-c", driver, str(image), *CMD], check=False, timeout=60, cwd=cwd)
     if not pf.exists():
         prof["cprofile_cumulative"] = "(no profile written)"
     else:
@@ -700,7 +671,7 @@ def profile_demo(ws: Workspace, args, image: Path) -> dict:
         s = io.StringIO()
         pstats.Stats(str(pf), stream=s).sort_stats("cumulative").print_stats(top)
         prof["cprofile_cumulative"] = s.getvalue().strip()
-        pkg = re.escape(str(REPO / "runtime"))  # the runtime's own functions only
+        pkg = re.escape(package)  # the runtime's own functions only (the installed package)
         s = io.StringIO()
         st = pstats.Stats(str(pf), stream=s).sort_stats("cumulative")
         st.print_stats(pkg, top)
@@ -709,7 +680,7 @@ def profile_demo(ws: Workspace, args, image: Path) -> dict:
     if shutil.which("strace"):
         # syscall time (strace -f -w -c: wall time spent in each syscall, whole tree)
         so = ws.tmp / "strace.txt"
-        run(["strace", "-f", "-w", "-c", "-o", str(so), *argv], check=False, timeout=60)
+        run(["strace", "-f", "-w", "-c", "-o", str(so), *argv], check=False, timeout=60, cwd=cwd)
         if so.exists():
             lines = so.read_text().splitlines()
             prof["strace_summary"] = "\n".join(lines[: top + 2] + lines[-2:])
@@ -719,7 +690,7 @@ def profile_demo(ws: Workspace, args, image: Path) -> dict:
         for extra in (["--seccomp-bpf"], []):
             cp = run(["strace", "-f", *extra, "-ttt", "-s", "64", "-o", str(st),
                       "-e", "trace=execve,clone,clone3,fork,vfork,unshare,setns,mount,umount2,pivot_root,chroot,"
-                      "ioctl,wait4,exit_group", *argv], check=False, timeout=60)
+                      "ioctl,wait4,exit_group", *argv], check=False, timeout=60, cwd=cwd)
             if cp.returncode == 0:
                 prof["strace_timeline_mode"] = " ".join(["strace -f", *extra, "-ttt"])
                 break
@@ -866,7 +837,7 @@ def markdown_profile(p: dict) -> str:
     if "error" in p:
         return f"## demo-runtime profile\n\n{p['error']}"
     out = ["## Where demo-runtime's start time goes", ""]
-    out.append(f"interpreter: {p['python']}; script: {p['script']}")
+    out.append(f"interpreter: {p['python']}; script: {p['script']}; package: {p.get('package')}")
     out.append("")
     out.append("| command | median wall ms | peak RSS MiB | step | step ms |")
     out.append("|---|---:|---:|---|---:|")
