@@ -7,7 +7,7 @@ import pytest
 
 from runtime import errors
 from runtime.errors import ContainerError
-from runtime.plugin import Container
+from runtime.plugin import Context
 from runtime.plugins.volumes import Volumes, parse_tmpfs, parse_volume
 
 from .fake_linux import FakeLinux
@@ -53,7 +53,7 @@ def test_bad_tmpfs(spec):
 
 def prepare(*volumes):
     plugin = Volumes()
-    plugin.prepare(Container("img", ["true"], SimpleNamespace(volume=list(volumes), tmpfs=[]), FakeLinux()))
+    plugin.prepare(Context("img", ["true"], SimpleNamespace(volume=list(volumes), tmpfs=[]), FakeLinux()))
     return plugin
 
 
@@ -81,7 +81,7 @@ def test_the_child_refuses_a_symlinked_target_and_mounts_the_rest(tmp_path):
     (tmp_path / "config").write_text("x")
     options = SimpleNamespace(volume=[f"{tmp_path}:/data:ro", f"{tmp_path}/config:/etc/app.conf"], tmpfs=["/scratch:8m"])
     fake = FakeLinux()
-    ctx = Container("img", ["true"], options, fake)
+    ctx = Context("img", ["true"], options, fake)
     ctx.rootfs = "/tmp/root"
     plugin = Volumes()
     plugin.prepare(ctx)
