@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -222,3 +223,31 @@ def test_a_missing_output_directory(tmp_path):
 def test_usage_errors(tmp_path):
     assert error_line(run_import(), errors.USAGE) == "demo-runtime: image import takes one FILE (see --help)"
     error_line(run_import("a", "b"), errors.USAGE)
+
+
+@pytest.mark.parametrize(
+    "signum, status, said",
+    [(signal.SIGTERM, 128 + 15, ["demo-runtime: interrupted by signal 15"]), (signal.SIGINT, 128 + 2, [])],  # Ctrl-C: as run
+)
+def test_an_interrupted_import_leaves_nothing(tmp_path, signum, status, said):
+    """The layer blob is a FIFO the test feeds: the import is stopped mid-layer, for sure."""
+    big = layer(entry("first", data=b"x" * 300_000), entry("second", data=b"y" * 300_000))
+    files = oci_files([big], compress=False)
+    name = next(n for n, d in files.items() if d == big)
+    del files[name]
+    layout = write_dir(tmp_path / "layout", files)
+    os.mkfifo(layout / name)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [sys.executable, "-m", "runtime", "image", "import", str(layout), "-o", str(out / "x.img")]
+    child = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=REPO))
+    with open(layout / name, "wb") as feed:
+        feed.write(big[:400_000])  # past the first file: the staging tree exists
+        feed.flush()
+        assert "layer 1/1" in child.stderr.readline()  # the staging tree was made before
+        assert any(out.iterdir())
+        child.send_signal(signum)
+        stderr = child.stderr.read()
+        assert child.wait(timeout=30) == status
+    assert stderr.strip().splitlines() == said
+    assert list(out.iterdir()) == []
