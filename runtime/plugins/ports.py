@@ -101,7 +101,7 @@ class Ports(Plugin):
                 held.bind((address or "0.0.0.0", host_port))
             except OSError as e:
                 raise _port_error(f"--publish {spec}: host port {host_port}/{protocol}: {e.strerror}") from None
-        from ..bridge import _nft
+        from .net.bridge import _nft
 
         self.teardown_after_sigkill = True
         self.table = f"demo-runtime-ports-{os.getpid()}"
@@ -112,7 +112,7 @@ class Ports(Plugin):
             held.close()
         self.held = []
         if self.table:
-            from ..bridge import _nft, _nft_has_table
+            from .net.bridge import _nft, _nft_has_table
 
             if _nft_has_table(self.table):
                 _nft(f"delete table ip {self.table}\n")

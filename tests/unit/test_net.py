@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from runtime import cli, linux, netconf, plugins
+from runtime import cli, linux, plugins
+from runtime.plugins.net import netconf
 from runtime.errors import USAGE, ContainerError
-from runtime.leases import BridgeState, Exhausted
+from runtime.plugins.net.leases import BridgeState, Exhausted
 from runtime.plugin import Context
 from runtime.plugins.net import NetNamespace, hosts_file, parse_mode, valid_ifname
 
@@ -123,7 +124,7 @@ def test_default_path_does_not_import_pyroute2():
         "from runtime.plugin import Context; from types import SimpleNamespace as S;"
         "p = NetNamespace(); p.prepare(Context('i', ['x'], S(net='none'), None));"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'ipaddress', 'subprocess')"
-        " or m in ('runtime.bridge', 'runtime.leases', 'runtime.netconf')))"
+        " or m in ('runtime.plugins.net.bridge', 'runtime.plugins.net.leases', 'runtime.plugins.net.netconf')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=_repo(), check=True)
     assert out.stdout.strip() == "[]"
@@ -161,7 +162,7 @@ def test_with_rw_a_file_missing_from_the_image_is_not_created(capfd):
     assert "/etc/resolv.conf not written" in capfd.readouterr().err
 
 
-# -- subnets and name files (runtime.netconf: no pyroute2) ---------------------------
+# -- subnets and name files (netconf: no pyroute2) ---------------------------
 
 
 def test_subnets():
@@ -207,7 +208,7 @@ def test_claims_take_the_first_free_address_and_release_frees_it(tmp_path):
 def test_a_dead_holders_lease_is_free_and_swept(tmp_path):
     root = str(tmp_path / "net")
     code = (
-        "import sys; from runtime.leases import BridgeState; s = BridgeState(sys.argv[1], '1-dr0');"
+        "import sys; from runtime.plugins.net.leases import BridgeState; s = BridgeState(sys.argv[1], '1-dr0');"
         "s.__enter__(); print(s.claim(['10.0.0.2'])[0]); s.__exit__()"  # exits holding the lease: like SIGKILL
     )
     out = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True, cwd=_repo(), check=True)

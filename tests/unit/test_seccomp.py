@@ -8,7 +8,7 @@ import pytest
 
 from runtime.errors import USAGE, ContainerError
 from runtime.plugins import caps, seccomp
-from runtime.seccomp_compile import ProfileError, build_filter, validate
+from runtime.plugins.seccomp.compile import ProfileError, build_filter, validate
 
 
 def test_default_profile_compiles_and_is_cached(tmp_path):
@@ -16,9 +16,9 @@ def test_default_profile_compiles_and_is_cached(tmp_path):
     assert program and len(program) % 8 == 0
     assert len(list(tmp_path.iterdir())) == 1
     # A hit needs neither the compiler module nor libseccomp.
-    sys.modules.pop("runtime.seccomp_compile", None)
+    sys.modules.pop("runtime.plugins.seccomp.compile", None)
     assert seccomp.load_program(seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path)) == program
-    assert "runtime.seccomp_compile" not in sys.modules
+    assert "runtime.plugins.seccomp.compile" not in sys.modules
 
 
 def test_cache_key_depends_on_caps_and_profile():
@@ -28,7 +28,7 @@ def test_cache_key_depends_on_caps_and_profile():
 
 
 def test_the_binding_that_runs_is_the_declared_one():
-    import runtime.seccomp_compile as compiler
+    import runtime.plugins.seccomp.compile as compiler
 
     assert compiler._lib.__name__ == "pyseccomp"
 

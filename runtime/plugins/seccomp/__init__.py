@@ -12,12 +12,12 @@ import os
 
 import _sha256  # the C module: hashlib would load OpenSSL on every start
 
-from .. import __version__
-from ..errors import USAGE, ContainerError
-from ..plugin import Option, Plugin
-from .caps import capabilities, mask
+from ... import __version__
+from ...errors import USAGE, ContainerError
+from ...plugin import Option, Plugin
+from ..caps import capabilities, mask
 
-DEFAULT_PROFILE = os.path.join(os.path.dirname(__file__), "seccomp_default.json")
+DEFAULT_PROFILE = os.path.join(os.path.dirname(__file__), "default.json")
 CACHE_DIR = "/var/cache/demo-runtime/seccomp"
 
 
@@ -52,7 +52,7 @@ def load_program(path, kept_caps, cache_dir=CACHE_DIR):
             return program
     except FileNotFoundError:
         pass
-    from ..seccomp_compile import ProfileError, compile_profile  # a miss: libseccomp
+    from .compile import ProfileError, compile_profile  # a miss: libseccomp
 
     try:
         return compile_profile(profile, kept_caps, cached)

@@ -5,8 +5,8 @@ so it is unit-tested anywhere.
 
 import ipaddress
 
-from . import errors
-from .errors import ContainerError
+from ... import errors
+from ...errors import ContainerError
 
 DEFAULT_SUBNET = "10.88.0.0/16"
 

@@ -12,7 +12,7 @@ What lives where, and who removes it:
                          left. ip_forward is turned on with it and left on, as Docker
                          and podman do: libvirt or Docker may have come to need it
                          meanwhile, and nothing tells their need from ours.
-  lease                  /run/demo-runtime/net/..., see runtime.leases.
+  lease                  /run/demo-runtime/net/..., see leases.py.
   veth pair              made in setup_parent straight across the two namespaces
                          (host end drv<runtime pid> on the bridge, eth0 in the
                          container), so it never exists wholly on the host: the kernel
@@ -26,8 +26,8 @@ import os
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from . import errors
-from .errors import ContainerError
+from ... import errors
+from ...errors import ContainerError
 from .leases import STATE_DIR, BridgeState, Exhausted
 from .netconf import DEFAULT_SUBNET, candidates, gateway_of, parse_subnet
 

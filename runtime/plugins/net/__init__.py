@@ -11,16 +11,16 @@ In every mode /etc/hosts names localhost and the hostname. In its own namespace 
 container may ping without CAP_NET_RAW (ICMP sockets for every group:
 net.ipv4.ping_group_range), and bridged containers have no IPv6 (none is routed, and a
 link-local address would reach the bridge's neighbours).
-`none` stays as cheap as a namespace and one ioctl: runtime.bridge, and pyroute2 with
+`none` stays as cheap as a namespace and one ioctl: runtime.plugins.net.bridge, and pyroute2 with
 it, are imported only for bridge mode.
 """
 
 import os
 
-from ..errors import USAGE, ContainerError
-from ..linux import CLONE_NEWNET, MS_BIND
-from ..plugin import Option, Plugin
-from .mount_image import STAGING
+from ...errors import USAGE, ContainerError
+from ...linux import CLONE_NEWNET, MS_BIND
+from ...plugin import Option, Plugin
+from ..mount_image import STAGING
 
 DEFAULT_BRIDGE = "dr0"
 _IFNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -72,7 +72,7 @@ class NetNamespace(Plugin):
 
     def __init__(self):
         self.mode = "none"
-        self.network = None  # runtime.bridge.BridgeNetwork in bridge mode
+        self.network = None  # .bridge.BridgeNetwork in bridge mode
         self.resolv_conf = None  # the container's /etc/resolv.conf; None: the image's
         self.kernel_has_ipv6 = False  # bridge mode: whether there is IPv6 to turn off
 
@@ -86,8 +86,8 @@ class NetNamespace(Plugin):
             os.write(2, b"demo-runtime: warning: --net host: the container shares the host's network (no isolation)\n")
             self.resolv_conf = ctx.linux.read_file("/etc/resolv.conf", 65536)
         elif self.mode == "bridge":
-            from .. import netconf
-            from ..bridge import BridgeNetwork
+            from . import netconf
+            from .bridge import BridgeNetwork
 
             self.teardown_after_sigkill = True  # the bridge, its lease and NAT outlive a SIGKILL
             self.network = BridgeNetwork(bridge, subnet, nat)
