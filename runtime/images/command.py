@@ -103,10 +103,13 @@ def import_image(source_path, output=None, ref=None):
         raise ContainerError(errors.IMPORT_OUTPUT, f"output directory {out_dir} does not exist or is not writable")
     source, image = archive.read(source_path, ref)
     base = os.path.basename(output)
-    staging = partial = None
+    leftovers = None
     try:
         defaults = config.defaults_from(image.config)
+        fd, partial = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
         staging = tempfile.mkdtemp(prefix=f".{base}.staging.", dir=out_dir)
+        leftovers = Leftovers(staging, partial, partial + ".json")
         root = os.path.join(staging, "rootfs")
         os.mkdir(root, 0o755)
         tree = layers.Tree(root)
@@ -124,8 +127,6 @@ def import_image(source_path, output=None, ref=None):
         if tree.devices_skipped:
             _say(f"skipped {tree.devices_skipped} device node(s): the runtime gives /dev its own")
         _say(f"writing {output}")
-        fd, partial = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=out_dir)
-        os.close(fd)
         size = ext4.make(root, partial)[0]
         os.chmod(partial, 0o644)
         settings = partial + ".json"
@@ -133,15 +134,47 @@ def import_image(source_path, output=None, ref=None):
             f.write(config.dump(defaults))
         os.rename(settings, config.path_for(output))
         os.rename(partial, output)
-        partial = None
     finally:
         source.close()
-        if partial is not None:
-            for leftover in (partial, partial + ".json"):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        if leftovers is not None:
+            leftovers.remove()
+            leftovers.dismiss()
     print(f"Imported {image.description} into {output} ({size // 2**20} MiB, {len(image.layers)} layer(s))")
     print(f"  run defaults: {config.path_for(output)}")
     return output, size
+
+
+class Leftovers:
+    """The import's temporary paths, removed on every exit path: by remove(), or by a
+    forked watcher if the import is SIGKILLed (it sees its pipe close without a word)."""
+
+    def __init__(self, *paths):
+        self.paths = paths
+        read_end, self._write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self._write_end)
+            os.setpgid(0, 0)  # a Ctrl-C is for the import, not for us
+            quiet = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):  # holding the caller's pipes would keep them open
+                os.dup2(quiet, fd)
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
+            try:
+                if os.read(read_end, 1) != b"d":
+                    self.remove()
+            finally:
+                os._exit(0)
+        os.close(read_end)
+
+    def remove(self):
+        for path in self.paths:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                os.unlink(path)
+
+    def dismiss(self):
+        os.write(self._write_end, b"d")
+        os.close(self._write_end)
+        os.waitpid(self.pid, 0)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 
 import pytest
 
@@ -227,7 +228,11 @@ def test_usage_errors(tmp_path):
 
 @pytest.mark.parametrize(
     "signum, status, said",
-    [(signal.SIGTERM, 128 + 15, ["demo-runtime: interrupted by signal 15"]), (signal.SIGINT, 128 + 2, [])],  # Ctrl-C: as run
+    [
+        (signal.SIGTERM, 128 + 15, ["demo-runtime: interrupted by signal 15"]),
+        (signal.SIGINT, 128 + 2, []),  # Ctrl-C: as run does
+        (signal.SIGKILL, -9, []),  # the watcher removes what the import could not
+    ],
 )
 def test_an_interrupted_import_leaves_nothing(tmp_path, signum, status, said):
     """The layer blob is a FIFO the test feeds: the import is stopped mid-layer, for sure."""
@@ -250,4 +255,8 @@ def test_an_interrupted_import_leaves_nothing(tmp_path, signum, status, said):
         stderr = child.stderr.read()
         assert child.wait(timeout=30) == status
     assert stderr.strip().splitlines() == said
+    # The watcher is not our child: wait (bounded) for its work.
+    deadline = time.monotonic() + 10
+    while any(out.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert list(out.iterdir()) == []
