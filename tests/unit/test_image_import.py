@@ -260,3 +260,17 @@ def test_an_interrupted_import_leaves_nothing(tmp_path, signum, status, said):
     while any(out.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(out.iterdir()) == []
+
+
+def test_an_archive_of_several_images_needs_ref(tmp_path):
+    first, second = oci_files([BASE], Cmd=["first"]), oci_files([BASE, TOP], Cmd=["second"])
+    index = json.loads(first["index.json"])
+    other = json.loads(second["index.json"])["manifests"][0]
+    other["annotations"] = {"org.opencontainers.image.ref.name": "test:2"}
+    index["manifests"].append(other)
+    layout = write_dir(tmp_path / "layout", {**first, **second, "index.json": json.dumps(index).encode()})
+    line = error_line(run_import(layout, "-o", tmp_path / "x.img"), errors.IMPORT_UNSUPPORTED)
+    assert "holds 2 images (test:1, test:2): choose one with --ref" in line
+    assert run_import(layout, "--ref", "test:2", "-o", tmp_path / "x.img").returncode == 0
+    assert json.loads(open(tmp_path / "x.img.json").read()) == {"Cmd": ["second"]}
+    assert error_line(run_import(layout, "--ref", "nope", "-o", tmp_path / "y.img"), errors.IMPORT_UNSUPPORTED).endswith("no image named 'nope'")
