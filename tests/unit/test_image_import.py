@@ -274,3 +274,10 @@ def test_an_archive_of_several_images_needs_ref(tmp_path):
     assert run_import(layout, "--ref", "test:2", "-o", tmp_path / "x.img").returncode == 0
     assert json.loads(open(tmp_path / "x.img.json").read()) == {"Cmd": ["second"]}
     assert error_line(run_import(layout, "--ref", "nope", "-o", tmp_path / "y.img"), errors.IMPORT_UNSUPPORTED).endswith("no image named 'nope'")
+
+
+def test_a_gzipped_docker_save(tmp_path):
+    archive = docker_archive(tmp_path / "app.tar", [BASE, TOP], **SETTINGS)
+    packed = tmp_path / "app.tar.gz"
+    packed.write_bytes(gzip.compress(archive.read_bytes()))
+    assert_imported(run_import(packed, cwd=tmp_path), tmp_path / "app.img")
