@@ -10,7 +10,12 @@ bindings imported. The child installs the program with prctl(PR_SET_SECCOMP).
 
 import os
 
-import _sha256  # the C module: hashlib would load OpenSSL on every start
+# The C module: hashlib would load OpenSSL on every start. Python 3.12 merged
+# _sha256 into _sha2 (Debian 13's python3 has only that one).
+try:
+    from _sha2 import sha256
+except ImportError:
+    from _sha256 import sha256
 
 from ... import __version__
 from ...errors import USAGE, ContainerError
@@ -32,7 +37,7 @@ def profile_path(options):
 def cache_key(profile, kept_caps):
     """Hex digest naming the compiled program for this profile on this machine."""
     uname = os.uname()
-    h = _sha256.sha256(profile)
+    h = sha256(profile)
     h.update(f"\0{uname.machine}\0{uname.release}\0{mask(kept_caps):x}\0{__version__}".encode())
     return h.hexdigest()
 
