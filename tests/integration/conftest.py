@@ -7,7 +7,7 @@ import pytest
 
 from . import report
 from .containers import Runtime
-from .targets import select_target
+from .targets import select_targets
 
 
 def pytest_configure(config):
@@ -15,13 +15,21 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    target = select_target(config)
-    return [f"demo-runtime target: {target.name}: {target.reason}"]
+    return [f"demo-runtime target: {t.name}: {t.reason}" for t in select_targets(config)]
+
+
+def pytest_generate_tests(metafunc):
+    """With several targets (hosts, VMs), every container test runs on each of them."""
+    if "target" not in metafunc.fixturenames:
+        return
+    targets = select_targets(metafunc.config)
+    if len(targets) > 1:
+        metafunc.parametrize("target", targets, ids=[t.name for t in targets], indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
-def target(pytestconfig):
-    return select_target(pytestconfig)
+def target(request, pytestconfig):
+    return getattr(request, "param", None) or select_targets(pytestconfig)[0]
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,12 @@ property it checks::
     def test_container_is_pid_1(...): ...
 
 At the end of the session the plugin prints a table property -> PASS/FAIL for
-the target (see targets.py) and writes it to ``results/isolation-<host>.md``
-(plus a ``.json`` twin). When results of other hosts are in results/ already,
-it also writes ``results/isolation.md``: every host side by side.
+each target (see targets.py) and writes it to ``results/isolation-<host>.md``
+(plus a ``.json`` twin). When results of several hosts are in results/ (the
+targets of this run, or earlier runs' files), it also writes
+``results/isolation.md``: every host side by side, its kernel in the column's
+header, with the properties and tests whose results differ between hosts
+marked and listed (a skip says why).
 
 A property PASSes when all its tests passed (skips aside), FAILs when any of
 them failed or errored, and is SKIP when all were skipped.
@@ -28,6 +31,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -53,7 +57,9 @@ class IsolationReport:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.props: dict[str, list[str]] = {}  # nodeid -> properties
+        self.where: dict[str, tuple[Optional[str], str]] = {}  # nodeid -> (target name or None, test id)
         self.outcomes: dict[str, str] = {}  # nodeid -> PASS/FAIL/SKIP
+        self.reasons: dict[str, str] = {}  # nodeid -> why it was skipped
         self.started = time.time()
 
     # -- collection -----------------------------------------------------------
@@ -67,6 +73,7 @@ class IsolationReport:
                     names.append(str(mark.kwargs["name"]))
             if names:
                 self.props[item.nodeid] = sorted(set(names))
+                self.where[item.nodeid] = _where(item)
 
     # -- results --------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -86,61 +93,53 @@ class IsolationReport:
             outcome = "SKIP"
         else:
             return
+        if outcome == "SKIP" and isinstance(report.longrepr, tuple):
+            self.reasons[report.nodeid] = str(report.longrepr[2]).removeprefix("Skipped: ")
         prev = self.outcomes.get(report.nodeid)
         if prev is None or _ORDER[outcome] > _ORDER[prev]:
             self.outcomes[report.nodeid] = outcome
 
-    def _table(self) -> dict[str, dict]:
-        table: dict[str, dict] = {}
-        for nodeid, names in self.props.items():
+    def _tests(self, host: Optional[str]) -> dict[str, dict]:
+        """test id -> outcome (and skip reason) of the tests that ran on host."""
+        tests = {}
+        for nodeid, (where, test) in self.where.items():
             outcome = self.outcomes.get(nodeid)
-            if outcome is None:  # deselected or not run
+            if outcome is None or where != host:  # deselected, not run, or another host's
                 continue
-            for name in names:
-                row = table.setdefault(name, {"passed": 0, "failed": 0, "skipped": 0, "failures": []})
-                if outcome == "PASS":
-                    row["passed"] += 1
-                elif outcome == "FAIL":
-                    row["failed"] += 1
-                    row["failures"].append(nodeid)
-                else:
-                    row["skipped"] += 1
-        for row in table.values():
-            row["result"] = "FAIL" if row["failed"] else ("PASS" if row["passed"] else "SKIP")
-        return dict(sorted(table.items()))
+            tests[test] = {"outcome": outcome, "properties": self.props[nodeid]}
+            if nodeid in self.reasons:
+                tests[test]["reason"] = self.reasons[nodeid]
+        return tests
 
     # -- output ---------------------------------------------------------------
-    def _target_info(self) -> dict:
-        info = {"name": "local", "reason": "", "kernel": "", "os": ""}
+    def _targets(self) -> list:
         try:
-            from .targets import get_target
+            from .targets import get_targets
         except ImportError:  # loaded under another package name
             try:
-                from targets import get_target  # type: ignore
+                from targets import get_targets  # type: ignore
             except ImportError:
-                return info
-        target = get_target(self.config)
-        if target is None:
-            return info
-        info["name"] = target.name
-        info["reason"] = target.reason
-        try:
-            info["kernel"] = target.host.check_output("uname -r")
-            info["os"] = target.host.check_output(
-                ". /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\" || uname -s"
-            )
-        except Exception:
-            pass
-        return info
+                return []
+        return get_targets(self.config)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
-        table = self._table()
-        if not table:
-            return
-        info = self._target_info()
+        targets = self._targets()
+        parametrized = len(targets) > 1
+        written = False
+        for target in targets or [None]:
+            tests = self._tests(target.name if target is not None and parametrized else None)
+            if tests:
+                self._write(terminalreporter, _target_info(target), tests)
+                written = True
+        if written:
+            combined = _combine(RESULTS_DIR)
+            if combined:
+                terminalreporter.line(f"all hosts so far, side by side: {combined}")
+
+    def _write(self, tw, info: dict, tests: dict[str, dict]) -> None:
         host = info["name"]
-        tw = terminalreporter
+        table = _table(tests)
         tw.section(f"isolation properties on {host}", sep="=")
         if info["kernel"]:
             tw.line(f"{info['os']}, kernel {info['kernel']}")
@@ -159,12 +158,60 @@ class IsolationReport:
             "os": info["os"],
             "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
             "properties": table,
+            "tests": tests,
         }
         (RESULTS_DIR / f"isolation-{slug}.json").write_text(json.dumps(data, indent=2) + "\n")
         tw.line(f"written to {md}")
-        combined = _combine(RESULTS_DIR)
-        if combined:
-            tw.line(f"all hosts so far: {combined}")
+
+
+def _where(item: pytest.Item) -> tuple[Optional[str], str]:
+    """(target name, test id without it) for a test parametrized over targets, else (None, nodeid)."""
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("target") if callspec is not None else None
+    if target is None or not hasattr(target, "name"):
+        return None, item.nodeid
+    ids, name = callspec.id, target.name
+    if ids == name:
+        rest = ""
+    elif ids.startswith(name + "-"):
+        rest = ids[len(name) + 1 :]
+    elif ids.endswith("-" + name):
+        rest = ids[: -len(name) - 1]
+    else:
+        rest = ids.replace(f"-{name}-", "-", 1)
+    base = item.nodeid[: item.nodeid.rindex("[")]
+    return name, f"{base}[{rest}]" if rest else base
+
+
+def _target_info(target) -> dict:
+    info = {"name": "local", "reason": "", "kernel": "", "os": ""}
+    if target is None:
+        return info
+    info["name"] = target.name
+    info["reason"] = target.reason
+    try:
+        info["kernel"] = target.host.check_output("uname -r")
+        info["os"] = target.host.check_output(". /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\" || uname -s")
+    except Exception:
+        pass
+    return info
+
+
+def _table(tests: dict[str, dict]) -> dict[str, dict]:
+    table: dict[str, dict] = {}
+    for test, result in tests.items():
+        for name in result["properties"]:
+            row = table.setdefault(name, {"passed": 0, "failed": 0, "skipped": 0, "failures": []})
+            if result["outcome"] == "PASS":
+                row["passed"] += 1
+            elif result["outcome"] == "FAIL":
+                row["failed"] += 1
+                row["failures"].append(test)
+            else:
+                row["skipped"] += 1
+    for row in table.values():
+        row["result"] = "FAIL" if row["failed"] else ("PASS" if row["passed"] else "SKIP")
+    return dict(sorted(table.items()))
 
 
 _TABLE_START = 4  # lines of _markdown() before the table itself
@@ -200,17 +247,33 @@ def _combine(results: Path) -> Path | None:
             continue
     if len(hosts) < 2:
         return None
-    props = sorted({p for h in hosts for p in h.get("properties", {})})
-    head = "| property | " + " | ".join(h["host"] for h in hosts) + " |"
+    head = "| property | " + " | ".join(f"{h['host']}<br>kernel {h.get('kernel') or '?'}" for h in hosts) + " |"
     sep = "|---|" + "---|" * len(hosts)
-    rows = [
-        f"| {p} | "
-        + " | ".join(h.get("properties", {}).get(p, {}).get("result", "-") for h in hosts)
-        + " |"
-        for p in props
-    ]
-    kernels = "| kernel | " + " | ".join(h.get("kernel", "") or "?" for h in hosts) + " |"
+    rows = []
+    for p in sorted({p for h in hosts for p in h.get("properties", {})}):
+        results_p = [h.get("properties", {}).get(p, {}).get("result", "-") for h in hosts]
+        differs = len(set(results_p) - {"-"}) > 1  # "-": not run on that host
+        cells = [f"**{r}**" if differs else r for r in results_p]
+        rows.append(f"| {'**' + p + '** (differs)' if differs else p} | " + " | ".join(cells) + " |")
     when = "| run at | " + " | ".join(h.get("finished", "") for h in hosts) + " |"
+    lines = ["# Isolation properties per host", "", head, sep, *rows, when]
+    differences = _differences(hosts)
+    lines += ["", "## Tests whose results differ between hosts", ""]
+    lines += differences or ["None: every test that ran on more than one host had the same result on each."]
     out = results / "isolation.md"
-    out.write_text("\n".join(["# Isolation properties per host", "", head, sep, *rows, kernels, when]) + "\n")
+    out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def _differences(hosts: list[dict]) -> list[str]:
+    """One line per test whose outcome is not the same on every host that ran it."""
+    lines = []
+    for test in sorted({t for h in hosts for t in h.get("tests", {})}):
+        seen = [(h["host"], h["tests"][test]) for h in hosts if test in h.get("tests", {})]
+        if len(seen) < 2 or len({r["outcome"] for _, r in seen}) == 1:
+            continue
+        each = "; ".join(
+            f"{r['outcome']} on {host}" + (f" ({r['reason']})" if r.get("reason") else "") for host, r in seen
+        )
+        lines.append(f"- `{test}`: {each}")
+    return lines

@@ -2,16 +2,19 @@
 
 The lead's conftest calls::
 
-    from .targets import add_options, select_target
+    from .targets import add_options, select_targets
     def pytest_addoption(parser): add_options(parser)
-    target = select_target(pytestconfig)      # once per session (cached)
+    targets = select_targets(pytestconfig)    # once per session (cached)
+
+and runs every container test once per target (the ``target`` fixture is
+parametrized over them when there are several).
 
 Selection order (``--target auto``, the default):
 
 1. ``--hosts`` given (testinfra's own option; also ``--sudo``, ``--ssh-config``,
-   ``--ssh-identity-file``, ``--ansible-inventory``, ``--connection``): that host.
+   ``--ssh-identity-file``, ``--ansible-inventory``, ``--connection``): those hosts.
    Commands run as root there: with sudo when the login user is not root.
-2. a VM of this repository's Vagrantfile is running: that VM over ssh, with sudo.
+2. VMs of this repository's Vagrantfile are running: each of them over ssh, with sudo.
 3. this machine, as root.
 
 ``--target local`` / ``--target vagrant`` force one of the last two.
@@ -21,6 +24,7 @@ Every choice comes with a one-line reason, printed in the session header.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -38,7 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROVISIONED_IMAGE = "/var/lib/demo-runtime/container.img"
 PROVISIONED_RUNTIME = "/usr/local/bin/demo-runtime"
 
-TARGET_KEY = pytest.StashKey["Target"]()
+TARGET_KEY = pytest.StashKey["list[Target]"]()
 
 
 @dataclass
@@ -97,18 +101,21 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
+def select_targets(config: pytest.Config) -> list[Target]:
+    """Choose the targets once per session; later calls return the same ones."""
+    if TARGET_KEY not in config.stash:
+        config.stash[TARGET_KEY] = _select(config)
+    return config.stash[TARGET_KEY]
+
+
 def select_target(config: pytest.Config) -> Target:
-    """Choose the target once per session; later calls return the same one."""
-    if TARGET_KEY in config.stash:
-        return config.stash[TARGET_KEY]
-    target = _select(config)
-    config.stash[TARGET_KEY] = target
-    return target
+    """The first target (the only one, unless several hosts or VMs were found)."""
+    return select_targets(config)[0]
 
 
-def get_target(config: pytest.Config) -> Optional[Target]:
-    """The target chosen so far, or None (used by the report plugin)."""
-    return config.stash.get(TARGET_KEY, None)
+def get_targets(config: pytest.Config) -> list[Target]:
+    """The targets chosen so far, or none (used by the report plugin)."""
+    return config.stash.get(TARGET_KEY, [])
 
 
 # ----------------------------------------------------------------------------
@@ -123,24 +130,24 @@ def _opt(config: pytest.Config, name: str, default=None):
     return default if value is None else value
 
 
-def _select(config: pytest.Config) -> Target:
+def _select(config: pytest.Config) -> list[Target]:
     mode = _opt(config, "target", "auto")
     hosts = _opt(config, "hosts")
     if hosts and mode != "auto":
         _exit(f"--hosts and --target {mode} contradict each other: give one of them")
     if hosts:
-        return _remote_target(config, hosts)
+        return _remote_targets(config, hosts)
     if mode == "local":
-        return _local_target(config, "--target local")
-    vm, why_not = _running_vagrant_vm(REPO_ROOT)
-    if vm is not None:
-        return _vagrant_target(config, vm)
+        return [_local_target(config, "--target local")]
+    vms, why_not = _running_vagrant_vms(REPO_ROOT)
+    if vms:
+        return [_vagrant_target(config, vm) for vm in vms]
     if mode == "vagrant":
         _exit(
             f"--target vagrant, but {why_not}. Start it first: `vagrant up` "
             "(see README, 'The VM lab')."
         )
-    return _local_target(config, f"no --hosts and {why_not}")
+    return [_local_target(config, f"no --hosts and {why_not}")]
 
 
 def _exit(msg: str) -> None:
@@ -200,34 +207,34 @@ def _vagrant_dotdir(root: Path) -> Path:
     return root / ".vagrant"
 
 
-def _running_vagrant_vm(root: Path) -> tuple[Optional[str], str]:
-    """(machine name, "") when a VM of root's Vagrantfile runs, else (None, why not).
+def _running_vagrant_vms(root: Path) -> tuple[list[str], str]:
+    """(machine names, "") of the running VMs of root's Vagrantfile, else ([], why not).
 
     Cheap when there is no VM: vagrant itself only runs when .vagrant holds a
     machine id, i.e. `vagrant up` created one from this Vagrantfile.
     """
     if not (root / "Vagrantfile").exists():
-        return None, "this checkout has no Vagrantfile"
+        return [], "this checkout has no Vagrantfile"
     dotdir = _vagrant_dotdir(root)
     created = sorted({p.parts[-3] for p in dotdir.glob("machines/*/*/id")})
     if not created:
-        return None, "no Vagrant VM was created from this checkout (no .vagrant/machines/*/*/id)"
+        return [], "no Vagrant VM was created from this checkout (no .vagrant/machines/*/*/id)"
     if shutil.which("vagrant") is None:
-        return None, "vagrant is not installed"
+        return [], "vagrant is not installed"
     try:
         import vagrant  # python-vagrant
     except ImportError:
-        return None, "python-vagrant is not installed (pip install -e '.[test]')"
+        return [], "python-vagrant is not installed (pip install -e '.[test]')"
     try:
         v = vagrant.Vagrant(root=str(root), quiet_stdout=True, quiet_stderr=True)
         statuses = v.status()
     except Exception as exc:  # vagrant or its provider failing is "no VM", not a crash
-        return None, f"`vagrant status` failed ({type(exc).__name__}: {str(exc).strip()[:200]})"
+        return [], f"`vagrant status` failed ({type(exc).__name__}: {str(exc).strip()[:200]})"
     running = [s.name for s in statuses if s.state == "running"]
     if not running:
         states = ", ".join(f"{s.name}={s.state}" for s in statuses) or "none"
-        return None, f"no Vagrant VM of this checkout is running ({states})"
-    return running[0], ""
+        return [], f"no Vagrant VM of this checkout is running ({states})"
+    return running, ""
 
 
 def _vagrant_target(config: pytest.Config, machine: str) -> Target:
@@ -236,28 +243,36 @@ def _vagrant_target(config: pytest.Config, machine: str) -> Target:
 
     root = REPO_ROOT
     v = vagrant.Vagrant(root=str(root), quiet_stdout=True, quiet_stderr=True)
-    cfg = _vagrant_dotdir(root) / "ssh-config"
+    cfg = _vagrant_dotdir(root) / f"ssh-config-{machine}"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(v.ssh_config(vm_name=machine))
-    controlpath = _control_path(f"vagrant-{machine}")
-    host = testinfra.get_host(
-        f"ssh://{machine}",
-        ssh_config=str(cfg),
-        sudo=True,
-        # testinfra %-formats its ssh command line: escape ssh's own %C
-        controlpath=controlpath.replace("%", "%%"),
+    # The Vagrantfile lets the VM's key log in as root (no sudo: ~0.4 s a command
+    # under TCG); a VM made otherwise is used through sudo.
+    as_root = (
+        subprocess.run(
+            ["ssh", "-F", str(cfg), "-o", "User=root", "-o", "BatchMode=yes", machine, "true"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        ).returncode
+        == 0
     )
-    _close_master_at_exit(config, ["-F", str(cfg)], machine, controlpath)
+    spec = f"ssh://root@{machine}" if as_root else f"ssh://{machine}"
+    host = testinfra.get_host(spec, ssh_config=str(cfg), sudo=not as_root)
+    shared = _share_connection(config, host.backend, f"vagrant-{machine}")
+    login = ["-o", "User=root"] if as_root else []
     target = Target(
         name=f"vagrant:{machine}",
         host=host,
         reason=(
             f"Vagrant VM '{machine}' of {root / 'Vagrantfile'} is running "
-            f"(ssh config from `vagrant ssh-config`, commands via sudo)"
+            f"(ssh config from `vagrant ssh-config`, commands {'as root' if as_root else 'via sudo'})"
         ),
         image=_opt(config, "image") or PROVISIONED_IMAGE,
         runtime=_opt(config, "runtime") or PROVISIONED_RUNTIME,
-        tty_command=["ssh", "-tt", "-F", str(cfg), machine, "sudo"],
+        tty_command=["ssh", "-tt", "-F", str(cfg), *login, *shared, machine, *([] if as_root else ["sudo"])],
         kind="vagrant",
     )
     _check_provisioned(target)
@@ -267,7 +282,7 @@ def _vagrant_target(config: pytest.Config, machine: str) -> Target:
 # ---- --hosts ----------------------------------------------------------------
 
 
-def _remote_target(config: pytest.Config, hosts: str) -> Target:
+def _remote_targets(config: pytest.Config, hosts: str) -> list[Target]:
     import testinfra
 
     specs = [h.strip() for h in hosts.split(",") if h.strip()]
@@ -287,17 +302,24 @@ def _remote_target(config: pytest.Config, hosts: str) -> Target:
     found = testinfra.get_hosts(specs, sudo=False, **kw)
     if not found:
         _exit(f"--hosts={hosts} matched no host (check the inventory / host pattern)")
-    if len(found) > 1:
-        names = ", ".join(h.backend.get_pytest_id() for h in found)
-        _exit(
-            f"--hosts matched {len(found)} hosts ({names}); these tests run against one "
-            "target per session. Run once per host, e.g. "
-            "`lab/test-hosts.sh INVENTORY` or "
-            "`for h in HOST1 HOST2; do pytest tests/integration --hosts=$h; done`."
-        )
-    login = found[0]
+    # one sudo-enabled twin per host, in the same order, for the hosts that need it
+    with_sudo: list = []
+
+    def sudo_twin(index: int):
+        if not with_sudo:
+            with_sudo.extend(testinfra.get_hosts(specs, sudo=True, **kw))
+        return with_sudo[index]
+
+    one_spec_each = len(specs) == len(found)  # else a pattern expanded to many hosts
+    targets = []
+    for i, login in enumerate(found):
+        spec = specs[i] if one_spec_each else login.backend.get_pytest_id()
+        targets.append(_remote_target(config, login, spec, asked_sudo, lambda i=i: sudo_twin(i)))
+    return targets
+
+
+def _remote_target(config: pytest.Config, login, spec: str, asked_sudo: bool, sudo_twin) -> Target:
     backend = login.backend
-    spec = specs[0] if len(specs) == 1 else backend.get_pytest_id()
     name = backend.get_pytest_id()
     if "://" not in name:
         name = f"{backend.NAME}://{name}"
@@ -313,14 +335,17 @@ def _remote_target(config: pytest.Config, hosts: str) -> Target:
                 f"({r.stderr.strip()[:200]}). Log in as root, or give that user "
                 "passwordless sudo."
             )
-    host = testinfra.get_hosts(specs, sudo=sudo, **kw)[0] if sudo else login
+    host = sudo_twin() if sudo else login
+    shared = []
+    if host.backend.NAME in ("ssh", "safe-ssh"):
+        shared = _share_connection(config, host.backend, re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:40])
     target = Target(
         name=name,
         host=host,
         reason=f"--hosts {spec}: {backend.NAME} connection, commands {how}",
         image=_opt(config, "image") or PROVISIONED_IMAGE,
         runtime=_opt(config, "runtime") or PROVISIONED_RUNTIME,
-        tty_command=_tty_prefix(config, spec, backend, sudo),
+        tty_command=_tty_prefix(config, spec, backend, sudo, shared),
         kind="remote",
     )
     _check_provisioned(target)
@@ -337,7 +362,7 @@ def _is_root(host) -> bool:
     return r.stdout.strip() == "0"
 
 
-def _tty_prefix(config: pytest.Config, spec: str, backend, sudo: bool) -> Optional[list[str]]:
+def _tty_prefix(config: pytest.Config, spec: str, backend, sudo: bool, shared: list[str]) -> Optional[list[str]]:
     """argv prefix for an interactive terminal on the host.
 
     Built from what we gave testinfra (the host spec, --ssh-config, --ssh-identity-file,
@@ -375,7 +400,7 @@ def _tty_prefix(config: pytest.Config, spec: str, backend, sudo: bool) -> Option
         argv += ["-o", f"Port={port}"]
     if identity:
         argv += ["-i", identity]
-    return [*argv, name, *sudo_argv]
+    return [*argv, *shared, name, *sudo_argv]
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -384,15 +409,27 @@ def _tty_prefix(config: pytest.Config, spec: str, backend, sudo: bool) -> Option
 def _control_path(tag: str) -> str:
     # unix socket paths are limited to ~108 bytes: keep it short and per-user
     base = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp")
-    return str(base / f"demo-rt-{os.getuid()}-{tag}-%C")
+    # (this pytest's pid: concurrent sessions never share or close each other's)
+    return str(base / f"demo-rt-{os.getuid()}-{os.getpid()}-{tag}")
 
 
-def _close_master_at_exit(config: pytest.Config, ssh_args: list[str], host: str, controlpath: str) -> None:
-    """Stop the shared ssh connection at the end, so no ssh process outlives pytest."""
+def _shared_options(controlpath: str, persist: int) -> list[str]:
+    return ["-o", "ControlMaster=auto", "-o", f"ControlPath={controlpath}", "-o", f"ControlPersist={persist}s"]
+
+
+def _share_connection(config: pytest.Config, backend, tag: str) -> list[str]:
+    """One ssh connection for every command sent to this host (testinfra's and the
+    terminal tests' ssh): a ControlMaster, stopped at the end of the session so no
+    ssh process outlives pytest. Returns the ssh options that use it."""
+    if backend.controlpath or "controlpath" in (backend.ssh_extra_args or "").lower():
+        return []  # the user chose their own
+    controlpath = _control_path(tag)
+    backend.controlpath = controlpath
+    ssh_args = ["-F", backend.ssh_config] if backend.ssh_config else []
 
     def close() -> None:
         subprocess.run(
-            ["ssh", *ssh_args, "-o", f"ControlPath={controlpath}", "-O", "exit", host],
+            ["ssh", *ssh_args, "-o", f"ControlPath={controlpath}", "-O", "exit", backend.host.name],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=15,
@@ -400,6 +437,7 @@ def _close_master_at_exit(config: pytest.Config, ssh_args: list[str], host: str,
         )
 
     config.add_cleanup(close)
+    return _shared_options(controlpath, backend.controlpersist)
 
 
 def _check_provisioned(target: Target) -> None:
