@@ -3,25 +3,31 @@
 #
 #   lab/ci.sh
 #
-# 1. tools (apt: vagrant, vagrant-libvirt, libvirt, qemu, debootstrap...; pip: ansible-core)
-# 2. the wheelhouse (lab/prepare-offline.sh) and the offline box (built, or reused
-#    from /var/cache/demo-runtime-lab, keyed by a hash of the builder's inputs)
+# 1. tools (apt: vagrant, vagrant-libvirt, libvirt, qemu, debootstrap...; pip: the
+#    lab extra: ansible-core, ansible-lint), then ansible-lint (production profile)
+# 2. the wheelhouse (lab/prepare-offline.sh) and the offline boxes, Debian 12 and 13
+#    (built, or reused from /var/cache/demo-runtime-lab, keyed by a hash of the
+#    builder's inputs)
 # 3. a network namespace with virtlogd + libvirtd (lab/hostlab.sh start); KVM when
 #    a guest kernel really boots on it, else TCG
-# 4. vagrant up (provisions with lab/site.yml, offline)
-# 5. pytest tests/integration against the VM -> results/junit-integration-vm.xml,
-#    results/isolation-vagrant-default.md
+# 4. vagrant up: both machines (debian12, debian13), provisioned with lab/site.yml, offline
+# 5. pytest tests/integration against both VMs -> results/junit-integration-vm.xml,
+#    results/isolation.md (one column per kernel)
 # 6. vagrant provision again: must report changed=0
-# 7. the playbook against a second inventory (the same VM as a plain ssh host,
+# 7. the playbook against a second inventory (the same VMs as plain ssh hosts,
 #    source shipped from here), twice: the second run must report changed=0
 # 8. vagrant destroy -f, then everything started is stopped by PID and the
 #    namespace deleted -- also when a step fails (trap).
-# Each stage's duration is printed at the end. Logs: results/lab/.
+# No step reads the caller's stdin (it is /dev/null: qemu and ansible change the
+# mode of a shared terminal). Each stage's duration is printed at the end.
+# Logs: results/lab/. LAB_MACHINES="debian12" runs one machine only.
 set -uo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname -- "$HERE")
 cd "$ROOT"
+exec </dev/null
 export LAB_LOG_DIR=$ROOT/results/lab
+export LAB_MACHINES=${LAB_MACHINES:-debian12 debian13}
 LOG=$LAB_LOG_DIR
 mkdir -p "$LOG"
 [[ $EUID -eq 0 ]] || { echo "lab/ci.sh: run as root" >&2; exit 1; }
@@ -74,10 +80,12 @@ cleanup() {
     summary
     if [[ $rc != 0 ]]; then
         echo "lab: FAILED: ${FAILED:-teardown} (logs in $LOG)"
-        if [[ -s $LAB_SERIAL_LOG ]]; then
-            echo "lab: the VM's serial console is in $LAB_SERIAL_LOG; its last lines:"
-            tail -n 12 "$LAB_SERIAL_LOG" | sed 's/^/  serial: /'
-        fi
+        local m; for m in $LAB_MACHINES; do
+            local serial=${LAB_SERIAL_LOG%.log}-$m.log
+            [[ -s $serial ]] || continue
+            echo "lab: $m's serial console is in $serial; its last lines:"
+            tail -n 12 "$serial" | sed "s/^/  $m serial: /"
+        done
     else
         echo "lab: all stages passed"
     fi
@@ -88,7 +96,6 @@ trap 'exit 130' INT TERM HUP
 
 in_lab() { "$HOSTLAB" exec "$@"; }
 
-# vagrant's output, minus the box upload's progress lines (kept in the log)
 # vagrant's output with the seconds since the stage began, minus the box
 # upload's progress lines (all kept in the log)
 quiet_progress() {
@@ -105,7 +112,7 @@ vagrant_up() {
 
 integration_tests() {
     local rc
-    in_lab pytest tests/integration --target vagrant -p no:cacheprovider \
+    in_lab pytest tests/integration --target vagrant -p no:cacheprovider --durations=15 \
         --junitxml=results/junit-integration-vm.xml -o junit_suite_name=integration-vm
     rc=$?
     if [[ $rc == 5 ]]; then echo "lab: pytest collected no integration test" >&2; fi
@@ -129,47 +136,62 @@ provision_again() {
     recap_unchanged "$LOG/provision-2.log"
 }
 
-# The same VM, seen as any ssh host of an inventory: the playbook ships the
-# checkout itself (lab_src unset) and installs from lab/.cache offline.
+# The same VMs, seen as any ssh hosts of an inventory: the playbook ships the
+# checkout itself (demo_runtime_src unset) and installs from lab/.cache offline.
 second_inventory() {
     local cfg=$LOG/ssh-config inv=$LOG/inventory.ini
     in_lab vagrant ssh-config > "$cfg" || return 1
     awk '
+        function host() { if (name) printf "%s ansible_host=%s ansible_port=%s ansible_user=%s ansible_ssh_private_key_file=%s\n", name, h, p, u, k }
+        BEGIN { print "[lab]" }
+        $1 == "Host" { host(); name = "lab-" $2; k = "" }
         $1 == "HostName" { h = $2 } $1 == "Port" { p = $2 } $1 == "User" { u = $2 }
         $1 == "IdentityFile" && !k { k = $2 }
-        END { printf "[lab]\nlab-vm ansible_host=%s ansible_port=%s ansible_user=%s ansible_ssh_private_key_file=%s ", h, p, u, k
-              printf "ansible_ssh_common_args=\"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\"\n" }' \
+        END { host()
+              print "[lab:vars]"
+              print "ansible_ssh_common_args=\"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\"" }' \
         "$cfg" > "$inv"
     cat "$inv"
-    in_lab env ANSIBLE_CONFIG=lab/ansible.cfg ansible-playbook -i "$inv" lab/site.yml -e lab_offline=true \
+    in_lab env ANSIBLE_CONFIG=lab/ansible.cfg ansible-playbook -i "$inv" lab/site.yml -e demo_runtime_offline=true \
         > "$LOG/inventory-1.log" 2>&1 || { tail -n 40 "$LOG/inventory-1.log"; return 1; }
     sed -n '/PLAY RECAP/,$p' "$LOG/inventory-1.log" | grep -E 'ok='
-    in_lab env ANSIBLE_CONFIG=lab/ansible.cfg ansible-playbook -i "$inv" lab/site.yml -e lab_offline=true \
+    in_lab env ANSIBLE_CONFIG=lab/ansible.cfg ansible-playbook -i "$inv" lab/site.yml -e demo_runtime_offline=true \
         > "$LOG/inventory-2.log" 2>&1 || { tail -n 40 "$LOG/inventory-2.log"; return 1; }
     recap_unchanged "$LOG/inventory-2.log"
 }
 
+ansible_lint() {  # the role and playbook at the production profile (.ansible-lint), offline
+    env PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG=lab/ansible.cfg ansible-lint lab/site.yml lab/roles/demo_runtime
+}
+
 box_facts() {
-    local f; f=$(ls -t /var/cache/demo-runtime-lab/*.box 2>/dev/null | head -n1)
-    [[ -n $f ]] && echo "box: $f, $(du -m "$f" | cut -f1) MB" > "$LOG/box.txt"
+    local m f
+    : > "$LOG/box.txt"
+    for m in $LAB_MACHINES; do
+        f=$(ls -t /var/cache/demo-runtime-lab/"$m"-demo-runtime-*.box 2>/dev/null | head -n1)
+        [[ -n $f ]] && echo "box $m: $f, $(du -m "$f" | cut -f1) MB" >> "$LOG/box.txt"
+    done
     [[ -f $LOG/box-build.log ]] && grep -h 'box written' "$LOG/box-build.log" >> "$LOG/box.txt"
     return 0
 }
 
 QEMU_BEFORE=$(pgrep -f '^[^ ]*qemu-system-x86_64 ' -d ' ' || true)
 export LAB_SERIAL_LOG=${LAB_SERIAL_LOG:-/var/log/libvirt/qemu/demo-runtime-lab-serial.log}
-rm -f "$LAB_SERIAL_LOG"
+rm -f "${LAB_SERIAL_LOG%.log}"-*.log
 
 stage "tools (apt, pip)" "$HOSTLAB" deps || exit 1
+stage "ansible-lint (production)" ansible_lint || exit 1
 stage "wheelhouse" "$HOSTLAB" wheels || exit 1
 stage "box (build or cached)" bash -c "'$HOSTLAB' box 2>&1 | tee '$LOG/box-build.log'; exit \${PIPESTATUS[0]}" || exit 1
 box_facts
 stage "lab start (netns, libvirtd)" "$HOSTLAB" start || exit 1
 stage "vagrant up (boot + provision)" vagrant_up || exit 1
 # From here on every stage runs even if an earlier one failed (more to learn
-# from one CI run); the exit status says whether all passed.
+# from one CI run); the exit status says whether all passed. No stage retries:
+# the one retry is Vagrant's own wait for each VM's first ssh during `vagrant
+# up` ("Warning: ... Retrying" in its log), whose cause is outside the project.
 rc=0
-stage "pytest tests/integration (VM)" integration_tests || rc=1
+stage "pytest tests/integration (VMs)" integration_tests || rc=1
 stage "vagrant provision (changed=0)" provision_again || rc=1
 stage "playbook, second inventory" second_inventory || rc=1
 stage "vagrant destroy -f" in_lab vagrant destroy -f || rc=1

@@ -15,8 +15,10 @@
 #                             # (by PID), delete the namespace
 #
 # Steps on their own: deps | wheels | box | start | exec CMD... | status | accel | stop
+# Every step but shell and exec reads nothing from stdin (it is /dev/null).
 # Settings (environment): LAB_ACCEL (kvm|tcg|auto: probe), LAB_BOX_CACHE
 # (default /var/cache/demo-runtime-lab), LAB_NETNS (default demo-runtime-lab),
+# LAB_MACHINES (default "debian12 debian13": the boxes to build),
 # LAB_OFFLINE (default 1 here), plus the Vagrantfile's LAB_* settings.
 set -euo pipefail
 umask 022
@@ -25,10 +27,11 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname -- "$HERE")
 NS=${LAB_NETNS:-demo-runtime-lab}
-STATE=/run/$NS
-BOX_NAME=demo-runtime/debian12
-BOX_FILE=$HERE/.box/debian12-demo-runtime.box
+# (not /run/demo-runtime-*: the integration tests take such names for a run's residue)
+STATE=/run/lab-$NS
 BOX_CACHE=${LAB_BOX_CACHE:-/var/cache/demo-runtime-lab}
+# The Vagrantfile's machines whose boxes to build (default both).
+LAB_MACHINES=${LAB_MACHINES:-debian12 debian13}
 LOGDIR=${LAB_LOG_DIR:-$ROOT/results/lab}
 VENV=$ROOT/.venv
 
@@ -72,9 +75,12 @@ cmd_deps() {
         python3 -m venv "$VENV"
         "$VENV/bin/pip" install -q -e "$ROOT[test,lab]"
     fi
-    if [[ ! -x $VENV/bin/ansible-playbook ]]; then
-        say "pip: installing ansible-core into $VENV"
-        "$VENV/bin/pip" install -q 'ansible-core>=2.14'
+    if [[ ! -x $VENV/bin/ansible-playbook || ! -x $VENV/bin/ansible-lint ]]; then
+        local lab_extra
+        mapfile -t lab_extra < <("$VENV/bin/python" -c 'import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["lab"]))' "$ROOT/pyproject.toml")
+        say "pip: installing the lab extra into $VENV: ${lab_extra[*]}"
+        "$VENV/bin/pip" install -q --disable-pip-version-check "${lab_extra[@]}"
     fi
     "$VENV/bin/python" -c 'import vagrant, testinfra' 2>/dev/null \
         || "$VENV/bin/pip" install -q 'python-vagrant>=1.0' 'pytest-testinfra>=10'
@@ -83,66 +89,111 @@ cmd_deps() {
 cmd_wheels() { "$HERE/prepare-offline.sh"; }
 
 # ------------------------------------------------------------------------ box
-# Build the box once per content of the builder (cached outside the checkout),
-# and (re)add it to Vagrant when Vagrant holds another build.
-box_volumes() {
-    in_ns virsh -q -c qemu:///system vol-list default 2>/dev/null \
-        | awk '{print $1}' | grep -F "$(echo "$BOX_NAME" | sed 's#/#-VAGRANTSLASH-#')_vagrant_box_image" || true
+# Build each machine's box once per content of the builder (cached outside the
+# checkout), and (re)add it to Vagrant when Vagrant holds another build.
+suite_of() {  # MACHINE: its Debian suite
+    case $1 in
+        debian12) echo bookworm ;;
+        debian13) echo trixie ;;
+        *) die "unknown machine '$1' in LAB_MACHINES (debian12, debian13)" ;;
+    esac
 }
-cmd_box() {
-    need_root box
-    local hash cached added_info added=""
-    hash=$("$HERE/box/build-box.sh" --print-hash)
-    cached=$BOX_CACHE/debian12-demo-runtime-$hash.box
-    mkdir -p "$BOX_CACHE" "$HERE/.box"
+box_volumes() {  # MACHINE: libvirt's copies of its box
+    in_ns virsh -q -c qemu:///system vol-list default 2>/dev/null \
+        | awk '{print $1}' | grep -F "demo-runtime-VAGRANTSLASH-$1_vagrant_box_image" || true
+}
+box_one() {  # MACHINE
+    local machine=$1 suite hash cached added_info added="" box_file=$HERE/.box/$1-demo-runtime.box
+    suite=$(suite_of "$machine")
+    hash=$("$HERE/box/build-box.sh" --suite "$suite" --print-hash)
+    cached=$BOX_CACHE/$machine-demo-runtime-$hash.box
     if [[ -s $cached ]]; then
         say "box: reusing $cached"
     else
         say "box: building $cached (about 3 min)"
-        "$HERE/box/build-box.sh" -o "$cached"
-        find "$BOX_CACHE" -maxdepth 1 -name 'debian12-demo-runtime-*.box*' ! -name "${cached##*/}*" -delete
+        "$HERE/box/build-box.sh" --suite "$suite" -o "$cached"
+        local keep=${cached##*/}
+        find "$BOX_CACHE" -maxdepth 1 -name "$machine-demo-runtime-*" ! -name "${keep%.box}.*" -delete
     fi
-    if [[ ! $BOX_FILE -ef $cached ]]; then
-        rm -f "$BOX_FILE"
-        ln "$cached" "$BOX_FILE" 2>/dev/null || cp "$cached" "$BOX_FILE"
+    if [[ ! $box_file -ef $cached ]]; then
+        rm -f "$box_file"
+        ln "$cached" "$box_file" 2>/dev/null || cp "$cached" "$box_file"
     fi
-    added_info=$(ls "${VAGRANT_HOME:-$HOME/.vagrant.d}"/boxes/demo-runtime-VAGRANTSLASH-debian12/*/libvirt/info.json 2>/dev/null | head -n1 || true)
+    added_info=$(ls "${VAGRANT_HOME:-$HOME/.vagrant.d}/boxes/demo-runtime-VAGRANTSLASH-$machine"/*/libvirt/info.json 2>/dev/null | head -n1 || true)
     [[ -n $added_info ]] && added=$(grep -o '"inputs": *"[0-9a-f]*"' "$added_info" | grep -o '[0-9a-f]\{16\}' || true)
     if [[ $added != "$hash" ]]; then
-        say "box: adding $BOX_NAME to Vagrant (log: $LOGDIR/box-add.log)"
-        vagrant box add --force --name "$BOX_NAME" "$BOX_FILE" > "$LOGDIR/box-add.log" 2>&1 \
-            || { tail -n 20 "$LOGDIR/box-add.log" >&2; die "vagrant box add failed"; }
+        say "box: adding demo-runtime/$machine to Vagrant (log: $LOGDIR/box-add-$machine.log)"
+        vagrant box add --force --name "demo-runtime/$machine" "$box_file" > "$LOGDIR/box-add-$machine.log" 2>&1 \
+            || { tail -n 20 "$LOGDIR/box-add-$machine.log" >&2; die "vagrant box add failed"; }
         # libvirt keeps a copy of the previous build as a volume: drop it
         if [[ -e /run/netns/$NS ]]; then
-            local v; for v in $(box_volumes); do in_ns virsh -q -c qemu:///system vol-delete "$v" default >/dev/null || true; done
+            local v; for v in $(box_volumes "$machine"); do in_ns virsh -q -c qemu:///system vol-delete "$v" default >/dev/null || true; done
         else
-            : > "$STATE.stale-box-volume" 2>/dev/null || true
+            echo "$machine" >> "$STATE.stale-box-volume" 2>/dev/null || true
         fi
     fi
+}
+cmd_box() {
+    need_root box
+    mkdir -p "$BOX_CACHE" "$HERE/.box"
+    local m; for m in $LAB_MACHINES; do box_one "$m"; done
 }
 
 # ---------------------------------------------------------------------- accel
 # KVM only counts when a real guest kernel runs on it: nested KVM can look fine
-# (/dev/kvm opens, real-mode code runs) and then hang once Linux boots. The
-# probe boots the box's kernel without a root file system; it panics within
-# seconds when KVM works (panic=-1 + -no-reboot end qemu), else the timeout
-# strikes and the lab uses TCG.
+# (/dev/kvm opens) and then make qemu abort ("failed to set MSR") or hang once
+# Linux boots. The probe asks the lab's own libvirtd for a throwaway domain
+# with the CPU mode the Vagrantfile uses under KVM (host-model), booting a
+# box's kernel without a root file system: where KVM works it panics within
+# seconds (panic=-1; on_reboot=destroy ends it). It waits for that domain's
+# qemu to exit (an event, not a sleep) and says what happened.
+PROBE_DOMAIN=$NS-kvm-probe
+wait_exit() {  # PID SECONDS: wait for the process to end; false on time-out
+    python3 -c 'import os, select, sys
+try:
+    fd = os.pidfd_open(int(sys.argv[1]))
+except ProcessLookupError:
+    sys.exit(0)
+sys.exit(0 if select.select([fd], [], [], float(sys.argv[2]))[0] else 1)' "$1" "$2"
+}
 probe_kvm() {
-    [[ -r /dev/kvm && -w /dev/kvm ]] || { say "accel: /dev/kvm is not usable"; return 1; }
-    local kernel out
+    [[ -r /dev/kvm && -w /dev/kvm ]] || { say "accel: /dev/kvm is not usable: tcg"; return 1; }
+    local kernel limit=${LAB_KVM_PROBE_TIMEOUT:-25} dir=$STATE/kvm-probe pid err
     kernel=${LAB_PROBE_KERNEL:-$(ls -t "$BOX_CACHE"/*.vmlinuz "$HERE"/.box/*.vmlinuz 2>/dev/null | head -n1 || true)}
     if [[ -z $kernel ]]; then
-        say "accel: no kernel to probe KVM with (the box build leaves one); using tcg"
+        say "accel: no kernel to probe KVM with (the box build leaves one): tcg"
         return 1
     fi
-    out=$(timeout -k 2 "${LAB_KVM_PROBE_TIMEOUT:-25}" qemu-system-x86_64 -accel kvm -cpu host -m 256 \
-            -display none -nodefaults -no-reboot -serial stdio -kernel "$kernel" \
-            -append "console=ttyS0 panic=-1 loglevel=4" 2>&1 || true)
-    if [[ $out == *"Kernel panic"* ]]; then
-        say "accel: a Linux kernel boots under KVM here: kvm"
+    mkdir -p "$dir"
+    : > "$dir/serial.log"
+    cat > "$dir/domain.xml" <<EOF
+<domain type='kvm'>
+  <name>$PROBE_DOMAIN</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <cpu mode='host-model'/>
+  <os><type arch='x86_64'>hvm</type><kernel>$kernel</kernel>
+      <cmdline>console=ttyS0 panic=-1 loglevel=4</cmdline></os>
+  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
+  <devices><serial type='file'><source path='$dir/serial.log'/></serial></devices>
+</domain>
+EOF
+    if ! err=$(in_ns virsh -q -c qemu:///system create "$dir/domain.xml" 2>&1); then
+        say "accel: qemu could not start under KVM (host-model CPU): $(echo "$err" | tr '\n' ' ' | cut -c1-300): tcg"
+        return 1
+    fi
+    pid=$(cat "/run/libvirt/qemu/$PROBE_DOMAIN.pid" 2>/dev/null || true)
+    if [[ -n $pid ]] && ! wait_exit "$pid" "$limit"; then
+        in_ns virsh -q -c qemu:///system destroy "$PROBE_DOMAIN" >/dev/null 2>&1 || true
+        say "accel: qemu runs under KVM, but the kernel did not boot within $limit s (serial: $(tail -c 160 "$dir/serial.log" | tr -d '\r' | tr '\n' ' ')): tcg"
+        return 1
+    fi
+    if grep -q "Kernel panic" "$dir/serial.log"; then
+        say "accel: a Linux kernel boots under KVM here (host-model CPU): kvm"
         return 0
     fi
-    say "accel: a Linux kernel did not boot under KVM within ${LAB_KVM_PROBE_TIMEOUT:-25} s (nested KVM?): tcg"
+    err=$(grep -iE 'error|fail|abort|terminating' "/var/log/libvirt/qemu/$PROBE_DOMAIN.log" 2>/dev/null | tail -n 3 | tr '\n' ' ')
+    say "accel: qemu under KVM ended before the kernel ran (${err:-nothing in its log}): tcg"
     return 1
 }
 detect_accel() {
@@ -153,7 +204,10 @@ detect_accel() {
         *) die "LAB_ACCEL must be kvm, tcg or auto" ;;
     esac
 }
-cmd_accel() { detect_accel; }
+cmd_accel() {
+    [[ -e /run/netns/$NS ]] || die "the lab is not running: $0 start (the probe uses its libvirtd)"
+    detect_accel
+}
 
 # ---------------------------------------------------------------- start / stop
 cmd_start() {
@@ -166,7 +220,6 @@ cmd_start() {
         die "a libvirtd is already running on this machine, outside the lab; stop it first (or use it directly)"
     fi
     mkdir -p "$STATE" "$LOGDIR"
-    detect_accel > "$STATE/accel"
     [[ -d /run/netns ]] || : > "$STATE/made-run-netns"
     [[ -d /etc/netns ]] || : > "$STATE/made-etc-netns"
     ip netns add "$NS"
@@ -175,13 +228,11 @@ cmd_start() {
     mkdir -p "/etc/netns/$NS"
     echo 'nameserver 127.0.0.1' > "/etc/netns/$NS/resolv.conf"
     in_ns virtlogd -d -p "$STATE/virtlogd.pid"
+    # libvirtd -d returns once its socket listens; the first connection then
+    # waits until its drivers are ready (no polling).
     in_ns libvirtd -d -p "$STATE/libvirtd.pid"
-    local i
-    for i in $(seq 1 60); do
-        in_ns virsh -q -c qemu:///system version >/dev/null 2>&1 && break
-        sleep 0.5
-    done
-    in_ns virsh -q -c qemu:///system version >/dev/null 2>&1 || die "libvirtd did not come up"
+    timeout 120 ip netns exec "$NS" virsh -q -c qemu:///system version >/dev/null \
+        || die "libvirtd did not answer (pid $(pidof_file "$STATE/libvirtd.pid"))"
     # libvirt's own autostarted 'default' network is not needed (vagrant makes its own)
     local n; for n in $(in_ns virsh -q -c qemu:///system net-list --name); do
         in_ns virsh -q -c qemu:///system net-destroy "$n" >/dev/null || true
@@ -191,8 +242,12 @@ cmd_start() {
         in_ns virsh -q -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
     fi
     in_ns virsh -q -c qemu:///system pool-start default >/dev/null 2>&1 || true
+    detect_accel > "$STATE/accel"
     if [[ -e $STATE.stale-box-volume ]]; then
-        local v; for v in $(box_volumes); do in_ns virsh -q -c qemu:///system vol-delete "$v" default >/dev/null || true; done
+        local m v
+        for m in $(sort -u "$STATE.stale-box-volume"); do
+            for v in $(box_volumes "$m"); do in_ns virsh -q -c qemu:///system vol-delete "$v" default >/dev/null || true; done
+        done
         rm -f "$STATE.stale-box-volume"
     fi
     say "lab started: netns $NS, libvirtd $(cat "$STATE/libvirtd.pid"), virtlogd $(cat "$STATE/virtlogd.pid"), accel $(cat "$STATE/accel")"
@@ -234,13 +289,14 @@ cmd_status() {
     echo "processes in the namespace: $(ip netns pids "$NS" | tr '\n' ' ')"
 }
 
-stop_pid() {  # PID NAME: TERM, wait up to 15 s, then KILL
-    local pid=$1 name=$2 i
+stop_pid() {  # PID NAME: TERM, wait up to 15 s for its exit, then KILL
+    local pid=$1 name=$2
     running "$pid" || return 0
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 1 30); do running "$pid" || return 0; sleep 0.5; done
-    say "$name ($pid) did not stop, killing it"
+    wait_exit "$pid" 15 && return 0
+    say "$name ($pid) did not stop within 15 s of SIGTERM, killing it"
     kill -9 "$pid" 2>/dev/null || true
+    wait_exit "$pid" 15 || say "$name ($pid) outlived SIGKILL"
 }
 
 cmd_stop() {
@@ -296,6 +352,10 @@ cmd_setup() {
 
 mkdir -p "$LOGDIR" 2>/dev/null || true
 cmd=${1:-help}; shift || true
+# qemu, apt and ansible change the mode of the file they get as stdin (qemu's
+# -serial stdio left a shared terminal non-blocking, and ansible refused it):
+# no step but the interactive ones gets the caller's.
+case $cmd in shell|exec) ;; *) exec </dev/null ;; esac
 case $cmd in
     setup|deps|wheels|box|start|stop|teardown|status|accel|shell) "cmd_$cmd" "$@" ;;
     exec) cmd_exec "$@" ;;

@@ -7,7 +7,7 @@
 #                                     # dependencies, for Debian 12 amd64 targets (run on Debian 12)
 #
 # The Vagrant VM sees lab/.cache through the synced folder /vagrant; for other
-# inventories the playbook copies them (lab_offline=true).
+# inventories the playbook copies them (demo_runtime_offline=true).
 set -euo pipefail
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname -- "$HERE")

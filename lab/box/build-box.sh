@@ -3,13 +3,15 @@
 # from any box registry: debootstrap + mkfs.ext4 -d + a GRUB core image put in
 # place with dd. No loop device, no mount of the disk image, no VM needed.
 #
-#   lab/box/build-box.sh [-o OUT.box] [--size GB] [--keep-raw]
+#   lab/box/build-box.sh [--suite bookworm|trixie] [-o OUT.box] [--size GB] [--keep-raw]
 #
 # Run as root (debootstrap chroots). The only network it uses is the Debian
-# mirror that this machine's apt already uses (or $LAB_MIRROR).
+# mirror that this machine's apt already uses (or $LAB_MIRROR); it checks that
+# the mirror serves the suite before it starts.
 # Typical cost on a 2-core machine: ~2-3 min, a ~270 MB box file.
 #
-# What is in the box: Debian 12 (bookworm) minbase, linux-image-amd64, systemd,
+# What is in the box: Debian 12 (bookworm) or 13 (trixie) minbase, that suite's
+# own kernel (linux-image-amd64), systemd,
 # dbus, udev, openssh-server, sudo, ifupdown + DHCP on eth0, rsync, python3 and
 # every package of lab/packages.txt, user `vagrant` (password `vagrant`,
 # passwordless sudo, Vagrant's insecure public key from Debian's vagrant package).
@@ -21,13 +23,11 @@ HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 LAB=$(dirname -- "$HERE")
 PROG=${0##*/}
 
-OUT=$LAB/.box/debian12-demo-runtime.box
+OUT=""
 SIZE_GB=${LAB_BOX_DISK_GB:-12}
 SUITE=${LAB_SUITE:-bookworm}
 KEEP_RAW=0
-# The box's own hostname. Vagrant adds the lab's hostname (demo-runtime-lab) to
-# /etc/hosts only when no word of it is there yet, so these must share no word.
-BOX_HOSTNAME=bookworm-box
+PRINT_HASH=0
 
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
@@ -37,13 +37,13 @@ usage() {
     cat <<EOF
 
 Options:
-  -o, --output FILE   box file to write (default: lab/.box/debian12-demo-runtime.box)
+  --suite SUITE       Debian suite: bookworm (default; env LAB_SUITE) or trixie
+  -o, --output FILE   box file to write (default: lab/.box/debianNN-demo-runtime.box)
   --size GB           virtual disk size in GiB (default $SIZE_GB; env LAB_BOX_DISK_GB)
   --keep-raw          keep the raw disk image next to the box (for debugging)
   --print-hash        print the hash of this builder's inputs and exit
 Environment:
   LAB_MIRROR          Debian mirror URL (default: the first one in this machine's apt sources)
-  LAB_SUITE           Debian suite (default bookworm)
   TMPDIR              where the ~3 GB of scratch space go (default /var/tmp)
 EOF
 }
@@ -56,18 +56,29 @@ inputs_hash() {
 
 while [[ $# -gt 0 ]]; do
     case $1 in
+        --suite) SUITE=${2:?}; shift 2 ;;
         -o|--output) OUT=${2:?}; shift 2 ;;
         --size) SIZE_GB=${2:?}; shift 2 ;;
         --keep-raw) KEEP_RAW=1; shift ;;
-        --print-hash) inputs_hash; exit 0 ;;
+        --print-hash) PRINT_HASH=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
+case $SUITE in
+    bookworm) RELEASE=12 ;;
+    trixie) RELEASE=13 ;;
+    *) die "--suite must be bookworm or trixie (got '$SUITE')" ;;
+esac
+OUT=${OUT:-$LAB/.box/debian$RELEASE-demo-runtime.box}
+# The box's own hostname. Vagrant adds the lab's hostname (demo-runtime-*) to
+# /etc/hosts only when no word of it is there yet, so these must share no word.
+BOX_HOSTNAME=$SUITE-box
+(( PRINT_HASH )) && { inputs_hash; exit 0; }
 [[ $SIZE_GB =~ ^[0-9]+$ ]] && (( SIZE_GB >= 4 )) || die "--size must be a whole number of GiB, at least 4"
 [[ $EUID -eq 0 ]] || die "run as root (debootstrap needs chroot)"
 
-for tool in debootstrap mkfs.ext4 sfdisk grub-mkimage qemu-img unshare tar; do
+for tool in debootstrap mkfs.ext4 sfdisk grub-mkimage qemu-img unshare tar curl; do
     command -v "$tool" >/dev/null || die "$tool not found; apt-get install debootstrap e2fsprogs fdisk grub-pc-bin grub-common qemu-utils util-linux"
 done
 GRUB_DIR=/usr/lib/grub/i386-pc
@@ -76,24 +87,26 @@ VAGRANT_PUB=$(dpkg -L vagrant 2>/dev/null | grep -m1 '/keys/vagrant\.pub$' || tr
 [[ -n $VAGRANT_PUB && -f $VAGRANT_PUB ]] || die "Vagrant's insecure public key not found (apt-get install vagrant)"
 
 # The Debian mirror this machine's apt already uses; no host name is hard-coded.
-mirror_from_apt() {  # [SUITE]
-    local f suite=${1:-$SUITE}
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [[ -f $f ]] || continue
-        awk -v suite="$suite" '
-            /^[ \t]*$/ { if (ok && uri) { print uri; exit } ok=0; uri="" ; next }
-            /^URIs:/   { uri=$2 }
-            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) ok=1 }
-            END        { if (ok && uri) print uri }' "$f"
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [[ -f $f ]] || continue
-        awk -v suite="$suite" '$1 == "deb" && $0 !~ /\[/ && $3 == suite { print $2 } $1 == "deb" && $3 ~ /\]$/ && $4 == suite { print $3 }' "$f"
-    done
+# Any suite's line names the mirror: one mirror serves every suite.
+apt_uris() {  # security|main: the URIs of this machine's apt sources of that kind
+    local f
+    {
+        for f in /etc/apt/sources.list.d/*.sources; do
+            [[ -f $f ]] || continue
+            awk '/^[ \t]*$/ { if (uri) print uri, suite; uri=""; suite=""; next }
+                 /^URIs:/ { uri=$2 } /^Suites:/ { suite=$2 } END { if (uri) print uri, suite }' "$f"
+        done
+        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+            [[ -f $f ]] || continue
+            sed -E -n 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+)[[:space:]]+([^[:space:]]+).*/\2 \3/p' "$f"
+        done
+    } | awk -v kind="$1" '($2 ~ /-security$/) == (kind == "security") { print $1 }' | head -n1
 }
-MIRROR=${LAB_MIRROR:-$(mirror_from_apt | grep -v security | head -n1)}
-[[ -n $MIRROR ]] || die "no Debian $SUITE mirror in this machine's apt sources; set LAB_MIRROR"
-SECURITY_MIRROR=${LAB_SECURITY_MIRROR:-$(mirror_from_apt "$SUITE-security" | head -n1)}
+MIRROR=${LAB_MIRROR:-$(apt_uris main)}
+[[ -n $MIRROR ]] || die "no Debian mirror in this machine's apt sources; set LAB_MIRROR"
+SECURITY_MIRROR=${LAB_SECURITY_MIRROR:-$(apt_uris security)}
+curl -fsS -o /dev/null --max-time 30 "$MIRROR/dists/$SUITE/Release" \
+    || die "the mirror $MIRROR does not serve Debian $SUITE (no dists/$SUITE/Release); set LAB_MIRROR"
 
 mapfile -t LAB_PKGS < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$LAB/packages.txt")
 BASE_PKGS=(linux-image-amd64 systemd systemd-sysv dbus udev openssh-server sudo
@@ -102,7 +115,8 @@ INCLUDE=$(IFS=,; echo "${BASE_PKGS[*]},${LAB_PKGS[*]}")
 
 mkdir -p -- "$(dirname -- "$OUT")"
 OUT=$(cd -- "$(dirname -- "$OUT")" && pwd)/${OUT##*/}
-WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/demo-runtime-box.XXXXXX")
+# (not demo-runtime-*: the integration tests take such names for a run's residue)
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/lab-box.XXXXXX")
 cleanup() { rm -rf --one-file-system -- "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -245,8 +259,8 @@ qemu-img convert -c -O qcow2 "$RAW" "$WORK/box.img"
 cat > "$WORK/metadata.json" <<EOF
 {"provider": "libvirt", "format": "qcow2", "virtual_size": $SIZE_GB}
 EOF
-cat > "$WORK/Vagrantfile" <<'EOF'
-# Box built by demo-runtime's lab/box/build-box.sh (Debian 12, debootstrap).
+cat > "$WORK/Vagrantfile" <<EOF
+# Box built by demo-runtime's lab/box/build-box.sh (Debian $RELEASE, debootstrap).
 Vagrant.configure("2") do |config|
   config.vm.provider :libvirt do |libvirt|
     libvirt.disk_bus = "virtio"
@@ -254,7 +268,7 @@ Vagrant.configure("2") do |config|
 end
 EOF
 cat > "$WORK/info.json" <<EOF
-{"author": "demo-runtime lab/box/build-box.sh", "suite": "$SUITE", "kernel": "$KVER",
+{"author": "demo-runtime lab/box/build-box.sh", "suite": "$SUITE", "release": "$RELEASE", "kernel": "$KVER",
  "inputs": "$(inputs_hash)", "built": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"}
 EOF
 tar -C "$WORK" -cf "$OUT.part" metadata.json Vagrantfile info.json box.img
