@@ -126,7 +126,7 @@ class _Janitor:
 
 def _forward(ctx, signum):
     if ctx.pid:
-        os.kill(ctx.pid, signum)
+        ctx.linux.kill(ctx.pid, signum)
     else:
         raise Interrupted(signum)
 
@@ -136,8 +136,8 @@ def _start(ctx, plugins, janitor):
     for plugin in plugins:
         flags |= plugin.clone_flags(ctx)
         args.update(plugin.clone_args(ctx))
-    go_read, go_write = os.pipe()  # parent -> child: setup_parent is done, go on
-    report_read, report_write = os.pipe()  # child -> parent: why it failed; EOF at exec
+    go_read, go_write = ctx.linux.pipe()  # parent -> child: setup_parent is done, go on
+    report_read, report_write = ctx.linux.pipe()  # child -> parent: why it failed; EOF at exec
     console = None
     if ctx.tty:
         from .console import Console
@@ -153,32 +153,32 @@ def _start(ctx, plugins, janitor):
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
     janitor.watch(pid)
-    os.close(go_read)
-    os.close(report_write)
+    ctx.linux.close(go_read)
+    ctx.linux.close(report_write)
     try:
         for plugin in plugins:
             plugin.setup_parent(ctx)
-        os.write(go_write, b"go")
-        os.close(go_write)
+        ctx.linux.write(go_write, b"go")
+        ctx.linux.close(go_write)
         go_write = None
         if console:
             console.receive()
-        failure = _read_all(report_read)
+        failure = _read_all(ctx.linux, report_read)
         if failure:
             code, _, message = failure.partition("\n")
             _reap(ctx)
             raise ContainerError(int(code), message)
-        status = console.relay(ctx.pid) if console else _wait(ctx.pid)
+        status = console.relay(ctx.pid) if console else ctx.linux.waitpid(ctx.pid)[1]
         ctx.pid = 0
         return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     finally:
         for fd in (go_write, report_read):
             if fd is not None:
-                os.close(fd)
+                ctx.linux.close(fd)
         if console:
             console.close()
         if ctx.pid:
-            os.kill(ctx.pid, signal.SIGKILL)
+            ctx.linux.kill(ctx.pid, signal.SIGKILL)
             _reap(ctx)
 
 
@@ -190,12 +190,12 @@ def _child(ctx, plugins, go_read, report_write, console):
         for signum in FORWARDED + _PYTHON_IGNORES:
             signal.signal(signum, signal.SIG_DFL)
         # EOF instead of "go": the runtime died before we set the death signal.
-        if os.read(go_read, 2) != b"go":
+        if ctx.linux.read(go_read, 2) != b"go":
             os._exit(code)
         for plugin in plugins:
             plugin.setup_child(ctx)
         if getattr(ctx.options, "explain", False):  # before the console takes stderr over
-            os.write(2, explanations(ctx, plugins).encode())
+            ctx.linux.write(2, explanations(ctx, plugins).encode())
         if console:
             console.attach()
         else:
@@ -203,7 +203,7 @@ def _child(ctx, plugins, go_read, report_write, console):
             # even if stdin is one, cannot be used to TIOCSTI commands into the caller's
             # shell (bubblewrap's CVE-2017-5226). Terminal signals reach only the
             # runtime, which forwards them once.
-            os.setsid()
+            ctx.linux.setsid()
         # Whatever the runtime's caller left open (a directory fd would be a way out
         # of the new root) must not reach the container.
         ctx.linux.close_on_exec_from(3)
@@ -232,7 +232,7 @@ def _child(ctx, plugins, go_read, report_write, console):
     except BaseException as e:  # the child must never return into the parent's stack
         message = f"container setup failed: {type(e).__name__}: {e}"
     try:
-        os.write(report_write, f"{code}\n{message}".encode())
+        ctx.linux.write(report_write, f"{code}\n{message}".encode())
     finally:
         os._exit(code)
 
@@ -247,7 +247,7 @@ def _exec(ctx, env):
     def execve(path):
         if check:
             ctx.linux.exec_check(path)
-        os.execve(path, command, env)
+        ctx.linux.execve(path, command, env)
 
     name = command[0]
     if "/" in name:
@@ -263,17 +263,13 @@ def _exec(ctx, env):
     raise first_error or FileNotFoundError(name)
 
 
-def _read_all(fd):
+def _read_all(linux, fd):
     chunks = []
-    while chunk := os.read(fd, 4096):
+    while chunk := linux.read(fd, 4096):
         chunks.append(chunk)
     return b"".join(chunks).decode(errors="replace")
 
 
-def _wait(pid):
-    return os.waitpid(pid, 0)[1]
-
-
 def _reap(ctx):
-    _wait(ctx.pid)
+    ctx.linux.waitpid(ctx.pid)
     ctx.pid = 0

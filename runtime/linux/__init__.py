@@ -1,7 +1,10 @@
-"""The one module that talks to the kernel for the runtime.
+"""The syscall layer: the one place that talks to the kernel for the runtime.
 
 Everything the runtime does to the system goes through a `Linux` object, so that
-plugins can be unit-tested against a recording double (tests/unit/fake_linux.py).
+plugins can be unit-tested against a recording double (tests/unit/fake_linux.py, held
+to the same interface by tests/unit/test_syscall_layer.py). By concern: process.py
+(processes, pipes, descriptors, the image file), this module (clone, namespaces,
+mounts and paths in the root, loop devices, links, capabilities, seccomp).
 ctypes is used only for the calls Python lacks: clone, mount, umount2, pivot_root,
 unshare, setns, sethostname, prctl, openat2, pidfd_open, pidfd_send_signal.
 
@@ -18,6 +21,8 @@ import fcntl
 import os
 import stat
 import struct
+
+from .process import Files, Processes
 
 CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
@@ -80,7 +85,7 @@ def _loop_info(flags, name):
     return (0, 0, 0, 0, 0, 0, 0, 0, flags, name.encode()[:63], b"", b"", 0, 0)
 
 
-class Linux:
+class Linux(Processes, Files):
     """Real system calls. Errors are raised as OSError with the path involved."""
 
     def __init__(self):
@@ -525,12 +530,6 @@ class Linux:
 
     def rmdir(self, path):
         os.rmdir(path)
-
-    def kill(self, pid, signum):
-        os.kill(pid, signum)
-
-    def fork(self):
-        return os.fork()
 
     def open_directory(self, path):
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

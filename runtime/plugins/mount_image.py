@@ -28,24 +28,24 @@ class MountImage(Plugin):
         self.loop_device = None  # its path, which the child mounts
 
     def prepare(self, ctx):
-        path = ctx.image
+        path, linux = ctx.image, ctx.linux
         try:
-            mode = os.stat(path).st_mode
+            mode = linux.stat(path).st_mode
         except OSError as e:
             raise ContainerError(errors.IMAGE_MISSING, f"image {path}: {e.strerror}") from None
         if not stat.S_ISREG(mode):
             raise ContainerError(errors.IMAGE_NOT_FILE, f"image {path} is not a regular file")
         rw = ctx.options.rw
         try:
-            self.image_fd = os.open(path, os.O_RDWR if rw else os.O_RDONLY)
+            self.image_fd = linux.open(path, os.O_RDWR if rw else os.O_RDONLY)
         except OSError as e:
             raise ContainerError(errors.IMAGE_MISSING, f"image {path}: {e.strerror}") from None
-        if os.pread(self.image_fd, 2, 1024 + 0x38) != _EXT_MAGIC:
+        if linux.pread(self.image_fd, 2, 1024 + 0x38) != _EXT_MAGIC:
             raise ContainerError(errors.IMAGE_NOT_EXT4, f"image {path} is not an ext2/3/4 filesystem")
         try:
             # Readers share the image; a writer needs it alone. The loop device keeps
             # this open file, so the lock lasts exactly as long as the device is bound.
-            fcntl.flock(self.image_fd, (fcntl.LOCK_EX if rw else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+            linux.flock(self.image_fd, (fcntl.LOCK_EX if rw else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ContainerError(
                 errors.IMAGE_BUSY,
@@ -54,7 +54,7 @@ class MountImage(Plugin):
                 else f"image {path} is in use: --rw needs it exclusively",
             ) from None
         try:
-            self.loop_fd, self.loop_device = ctx.linux.attach_loop(self.image_fd, read_only=not rw, name=path)
+            self.loop_fd, self.loop_device = linux.attach_loop(self.image_fd, read_only=not rw, name=path)
         except NoFreeLoopDevice as e:
             raise ContainerError(errors.NO_LOOP_DEVICE, str(e.strerror)) from None
 
@@ -92,7 +92,7 @@ class MountImage(Plugin):
         # mounts that hold it die with the container's mount namespace.
         for fd in (self.loop_fd, self.image_fd):
             if fd is not None:
-                os.close(fd)
+                ctx.linux.close(fd)
         self.loop_fd = self.image_fd = None
 
     def explain(self, ctx):

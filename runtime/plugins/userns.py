@@ -59,26 +59,26 @@ class UserNamespace(Plugin):
         mapping = id_map(ctx.options)
         # Only a process with CAP_SETUID in the parent namespace may write a map with
         # more than its own id: a helper forked before the unshare writes ours.
-        ready_read, ready_write = os.pipe()
+        ready_read, ready_write = linux.pipe()
         helper = linux.fork()
         if helper == 0:
             code = 1
             try:
-                os.close(ready_write)
-                if os.read(ready_read, 1) == b"u":
-                    parent = os.getppid()
+                linux.close(ready_write)
+                if linux.read(ready_read, 1) == b"u":
+                    parent = linux.getppid()
                     linux.write_file(f"/proc/{parent}/uid_map", mapping)
                     linux.write_file(f"/proc/{parent}/gid_map", mapping)
                     code = 0
             finally:
                 os._exit(code)
-        os.close(ready_read)
+        linux.close(ready_read)
         try:
             linux.unshare(CLONE_NEWUSER)
-            os.write(ready_write, b"u")
+            linux.write(ready_write, b"u")
         finally:
-            os.close(ready_write)
-            _, status = os.waitpid(helper, 0)
+            linux.close(ready_write)
+            _, status = linux.waitpid(helper)
         if status != 0:
             raise ContainerError(125, "user namespace: could not write the uid/gid maps")
         linux.become_root()

@@ -1,5 +1,12 @@
-"""A recording double of runtime.linux.Linux: plugins run against it without root."""
+"""A recording double of runtime.linux.Linux: plugins run against it without root.
 
+Its methods are Linux's, name for name and signature for signature (test_syscall_layer
+checks), and any of them raises what `fail` names for it: FakeLinux(fail={"mount":
+OSError(...)}) is a kernel that refuses mounts. Pipes and the files the runtime opens
+itself (the image) are real, so what passes through them is too; processes are not:
+fork and clone return a pid and never run a child, waitpid returns `statuses`."""
+
+import fcntl
 import os
 
 
@@ -11,6 +18,7 @@ class FakeLinux:
         self.next_pid = 4242
         self.kinds = {}  # in-root path -> "dir" / "file", for kind_in_root
         self.symlinks = set()  # in-root paths open_in_root(symlinks=False) refuses
+        self.statuses = {}  # pid -> wait status for waitpid (default 0: exited 0)
 
     def _record(self, name, *args):
         self.calls.append((name, *args))
@@ -61,7 +69,7 @@ class FakeLinux:
         self._record("switch_user", uid, gid, groups)
 
     def read_file(self, path, limit=4096):
-        self.calls.append(("read_file", path))
+        self._record("read_file", path)
         return self.files.get(path)
 
     # -- paths inside the root: recorded with the in-root path -------------------
@@ -86,12 +94,16 @@ class FakeLinux:
     def symlink_in_root(self, root, target, path):
         self._record("symlink_in_root", target, path)
 
+    def make_in_root(self, root, path, directory=True, mode=0o755, real=False, _links=0):
+        self._record("make_in_root", path, directory)
+        return os.open(os.devnull, os.O_RDONLY)
+
     def kind_in_root(self, root, path):
-        self.calls.append(("kind_in_root", path))
+        self._record("kind_in_root", path)
         return self.kinds.get(path, "file" if path in self.files else None)
 
     def read_in_root(self, root, path, limit=4096):
-        self.calls.append(("read_in_root", path))
+        self._record("read_in_root", path)
         return self.files.get(path)
 
     def exec_check(self, path):
@@ -149,6 +161,59 @@ class FakeLinux:
     def fork(self):
         self._record("fork")
         return self.next_pid + 1
+
+    # -- runtime.linux.process: processes and descriptors ------------------------
+    def waitpid(self, pid, options=0):
+        self._record("waitpid", pid)
+        return pid, self.statuses.get(pid, 0)
+
+    def getppid(self):
+        self._record("getppid")
+        return 1
+
+    def setsid(self):
+        self._record("setsid")
+
+    def setpgid(self, pid, pgid):
+        self._record("setpgid", pid, pgid)
+
+    def execve(self, path, argv, env):
+        self._record("execve", path, argv)
+
+    def pipe(self):
+        self._record("pipe")
+        return os.pipe()
+
+    def read(self, fd, size):
+        self._record("read", fd)
+        return os.read(fd, size)
+
+    def write(self, fd, data):
+        self._record("write", fd, data)
+        try:
+            return os.write(fd, data)
+        except BrokenPipeError:  # to the child the fake never ran: it would have read it
+            return len(data)
+
+    def close(self, fd):
+        self._record("close", fd)
+        os.close(fd)
+
+    def stat(self, path):
+        self._record("stat", path)
+        return os.stat(path)
+
+    def open(self, path, flags, mode=0o777):
+        self._record("open", path)
+        return os.open(path, flags, mode)
+
+    def pread(self, fd, size, offset):
+        self._record("pread", fd, offset)
+        return os.pread(fd, size, offset)
+
+    def flock(self, fd, operation):
+        self._record("flock", fd, operation)
+        fcntl.flock(fd, operation)
 
     def chroot(self, path):
         self._record("chroot", path)

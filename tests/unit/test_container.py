@@ -135,3 +135,50 @@ def test_clone_gets_the_plugins_flags_and_arguments():
     with pytest.raises(OSError):
         container.run(Context("img", ["true"], options(), fake), [recording("a", [], flags=1), IntoCgroup()])
     assert fake.named("clone") == [(9, 42)]
+
+
+class SetsUpTheParent(Plugin):
+    name = "parent-side"
+
+    def __init__(self, log):
+        self.log = log
+
+    def setup_parent(self, ctx):
+        self.log.append(("setup_parent", ctx.pid))
+
+
+def test_a_successful_start_runs_the_parent_side_then_lets_the_child_go_and_waits():
+    log, fake = [], FakeLinux()
+    fake.statuses[fake.next_pid] = 3 << 8  # the command exits 3
+    ctx = Context("img", ["true"], options(), fake)
+    status = container.run(ctx, [recording("a", log, flags=1), SetsUpTheParent(log)])
+    assert status == 3 and ctx.pid == 0
+    assert log == [("a", "prepare"), ("a", "clone_flags"), ("setup_parent", fake.next_pid), ("a", "teardown")]
+    names = [c[0] for c in fake.calls]
+    # The go byte only after the parent side is set up, then the child's report read to
+    # EOF (the fake's child never writes: as at a successful exec), then the wait.
+    assert names.index("clone") < names.index("write") < names.index("waitpid")
+    assert ("write", fake.calls[names.index("write")][1], b"go") in fake.calls
+    assert fake.named("waitpid") == [(fake.next_pid,)]
+    assert fake.named("kill") == []  # nothing left to kill
+
+
+def test_a_command_killed_by_a_signal_is_128_plus_n():
+    fake = FakeLinux()
+    fake.statuses[fake.next_pid] = 9  # WTERMSIG 9
+    assert container.run(Context("img", ["true"], options(), fake), []) == 137
+
+
+def test_a_failing_setup_parent_kills_and_reaps_the_child():
+    class Broken(Plugin):
+        name = "broken"
+
+        def setup_parent(self, ctx):
+            raise OSError(errno.EIO, "veth failed")
+
+    fake = FakeLinux()
+    with pytest.raises(OSError, match="veth failed"):
+        container.run(Context("img", ["true"], options(), fake), [Broken()])
+    assert fake.named("kill") == [(fake.next_pid, 9)]
+    assert fake.named("waitpid") == [(fake.next_pid,)]
+    assert fake.named("write") == []  # the child never got the go
