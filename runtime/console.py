@@ -4,98 +4,92 @@ The container never gets the host's terminal (TIOCSTI on it could type into the 
 shell). Its init gets the slave of a pty from its own devpts; the runtime holds the
 master, puts our terminal in raw mode and copies bytes both ways, so Ctrl-C is just a
 byte that the container's line discipline turns into SIGINT for its foreground job.
+Every terminal call goes through the syscall layer (runtime.linux.terminal).
 """
-
-import fcntl
-import os
-import select
-import socket
-import termios
-import tty
 
 import _signal as signal
 
+_WNOHANG = 1
+
 
 class Console:
-    def __init__(self):
-        self._parent_end, self._child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    def __init__(self, linux):
+        self.linux = linux
+        self._parent_end, self._child_end = linux.fd_socketpair()
         self.master = None
 
     def attach(self):
         """In the child, after /dev is set up: make a pty the controlling terminal and stdio."""
-        master, slave = os.openpty()  # the container's /dev/ptmx: its own devpts instance
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
-        socket.send_fds(self._child_end, [b"pty"], [master])
-        os.close(master)
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        linux = self.linux
+        master, slave = linux.openpty()  # the container's /dev/ptmx: its own devpts instance
+        linux.set_window_size(slave, linux.window_size(0))
+        linux.send_fd(self._child_end, master)
+        linux.close(master)
+        linux.setsid()
+        linux.set_controlling_terminal(slave)
         for fd in (0, 1, 2):
-            os.dup2(slave, fd)
-        os.close(slave)
+            linux.dup2(slave, fd)
+        linux.close(slave)
 
     def receive(self):
         """In the parent: take the pty master, or None if the child failed before attach()."""
         self._child_end.close()
-        _, fds, _, _ = socket.recv_fds(self._parent_end, 16, 1)
-        self.master = fds[0] if fds else None
+        self.master = self.linux.receive_fd(self._parent_end)
 
     def relay(self, pid):
         """Copy between our terminal and the pty until the container exits; its wait status."""
-        wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        linux = self.linux
+        wake_read, wake_write = linux.wakeup_pipe()
         previous_wakeup = signal.set_wakeup_fd(wake_write)
-        signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so SIGCHLD wakes select()
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so SIGCHLD wakes the wait
         signal.signal(signal.SIGWINCH, lambda *_: self._resize())
-        saved = termios.tcgetattr(0)
-        tty.setraw(0)
+        saved = linux.raw_mode(0)
         try:
             self._resize()
             sources = [self.master, 0, wake_read]
             while True:
-                done, status = os.waitpid(pid, os.WNOHANG)
+                done, status = linux.waitpid(pid, _WNOHANG)
                 if done:
                     self._drain()
                     return status
-                for fd in select.select(sources, [], [])[0]:
+                for fd in linux.wait_readable(sources):
                     if fd == wake_read:
-                        os.read(wake_read, 512)
+                        linux.read(wake_read, 512)
                     elif fd == 0:
-                        data = _read(0)
+                        data = self._read(0)
                         if data:
-                            _write_all(self.master, data)
+                            self._write_all(self.master, data)
                         else:
                             self._hang_up(pid, sources)
                     else:
-                        data = _read(self.master)
+                        data = self._read(self.master)
                         if not data:  # no slave left: the exit is on its way
                             sources.remove(self.master)
-                        elif not _write_all(1, data):
+                        elif not self._write_all(1, data):
                             self._hang_up(pid, sources)
         finally:
-            try:
-                termios.tcsetattr(0, termios.TCSADRAIN, saved)
-            except termios.error:
-                pass  # the terminal is gone
+            linux.restore_mode(0, saved)  # False if the terminal is gone: nothing to restore
             signal.set_wakeup_fd(previous_wakeup)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGWINCH, signal.SIG_DFL)
-            os.close(wake_read)
-            os.close(wake_write)
+            linux.close(wake_read)
+            linux.close(wake_write)
 
     def _hang_up(self, pid, sources):
         """Our terminal is gone (in raw mode, EOF means hangup: ^D is just a byte). An init
         ignores the SIGHUP a hangup sends, so end the container as ssh's session would end."""
         if 0 in sources:
-            os.kill(pid, signal.SIGKILL)
+            self.linux.kill(pid, signal.SIGKILL)
             sources.remove(0)
 
     def _resize(self):
-        fcntl.ioctl(self.master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+        self.linux.set_window_size(self.master, self.linux.window_size(0))
 
     def _drain(self):
-        os.set_blocking(self.master, False)
+        self.linux.set_blocking(self.master, False)
         try:
-            while data := os.read(self.master, 65536):
-                _write_all(1, data)
+            while data := self.linux.read(self.master, 65536):
+                self._write_all(1, data)
         except OSError:
             pass
 
@@ -103,23 +97,21 @@ class Console:
         for end in (self._parent_end, self._child_end):
             end.close()
         if self.master is not None:
-            os.close(self.master)
+            self.linux.close(self.master)
             self.master = None
 
+    def _read(self, fd):
+        """Up to 64 KiB; b"" at end of file or when the terminal is hung up (EIO)."""
+        try:
+            return self.linux.read(fd, 65536)
+        except OSError:
+            return b""
 
-def _read(fd):
-    """Up to 64 KiB; b"" at end of file or when the terminal is hung up (EIO)."""
-    try:
-        return os.read(fd, 65536)
-    except OSError:
-        return b""
-
-
-def _write_all(fd, data):
-    """False if fd can no longer be written (a hung-up terminal)."""
-    try:
-        while data:
-            data = data[os.write(fd, data) :]
-    except OSError:
-        return False
-    return True
+    def _write_all(self, fd, data):
+        """False if fd can no longer be written (a hung-up terminal)."""
+        try:
+            while data:
+                data = data[self.linux.write(fd, data) :]
+        except OSError:
+            return False
+        return True

@@ -142,7 +142,7 @@ def _start(ctx, plugins, janitor):
     if ctx.tty:
         from .console import Console
 
-        console = Console()
+        console = Console(ctx.linux)
     # Blocked across clone so no handler runs between clone and ctx.pid being known.
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     try:

@@ -3,7 +3,7 @@
 Everything the runtime does to the system goes through a `Linux` object, so that
 plugins can be unit-tested against a recording double (tests/unit/fake_linux.py, held
 to the same interface by tests/unit/test_syscall_layer.py). By concern: process.py
-(processes, pipes, descriptors, the image file), this module (clone, namespaces,
+(processes, pipes, descriptors, the image file), terminal.py (the pty of -t), this module (clone, namespaces,
 mounts and paths in the root, loop devices, links, capabilities, seccomp).
 ctypes is used only for the calls Python lacks: clone, mount, umount2, pivot_root,
 unshare, setns, sethostname, prctl, openat2, pidfd_open, pidfd_send_signal.
@@ -23,6 +23,7 @@ import stat
 import struct
 
 from .process import Files, Processes
+from .terminal import Terminals
 
 CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
@@ -85,7 +86,7 @@ def _loop_info(flags, name):
     return (0, 0, 0, 0, 0, 0, 0, 0, flags, name.encode()[:63], b"", b"", 0, 0)
 
 
-class Linux(Processes, Files):
+class Linux(Processes, Files, Terminals):
     """Real system calls. Errors are raised as OSError with the path involved."""
 
     def __init__(self):

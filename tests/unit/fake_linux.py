@@ -19,6 +19,7 @@ class FakeLinux:
         self.kinds = {}  # in-root path -> "dir" / "file", for kind_in_root
         self.symlinks = set()  # in-root paths open_in_root(symlinks=False) refuses
         self.statuses = {}  # pid -> wait status for waitpid (default 0: exited 0)
+        self.winsize = b"\x1e\x00\x5a\x00\x00\x00\x00\x00"  # 30 rows, 90 columns
 
     def _record(self, name, *args):
         self.calls.append((name, *args))
@@ -224,3 +225,64 @@ class FakeLinux:
 
     def become_root(self):
         self._record("become_root")
+
+    # -- runtime.linux.terminal: the pty of -t ---------------------------------------
+    # A real pty and real sockets (harmless, no root); what would change this process's
+    # own terminal or stdio (raw mode, dup2, controlling terminal) is only recorded.
+    def openpty(self):
+        self._record("openpty")
+        return os.openpty()
+
+    def window_size(self, fd):
+        self._record("window_size", fd)
+        return self.winsize
+
+    def set_window_size(self, fd, size):
+        self._record("set_window_size", fd, size)
+
+    def set_controlling_terminal(self, fd):
+        self._record("set_controlling_terminal", fd)
+
+    def dup2(self, fd, fd2):
+        self._record("dup2", fd, fd2)
+
+    def raw_mode(self, fd):
+        self._record("raw_mode", fd)
+        return "saved-mode"
+
+    def restore_mode(self, fd, saved):
+        self._record("restore_mode", fd, saved)
+        return True
+
+    def fd_socketpair(self):
+        import socket
+
+        self._record("fd_socketpair")
+        return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+    def send_fd(self, sock, fd):
+        import socket
+
+        self._record("send_fd", fd)
+        socket.send_fds(sock, [b"fd"], [fd])
+
+    def receive_fd(self, sock):
+        import socket
+
+        self._record("receive_fd")
+        _, fds, _, _ = socket.recv_fds(sock, 16, 1)
+        return fds[0] if fds else None
+
+    def wakeup_pipe(self):
+        self._record("wakeup_pipe")
+        return os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def set_blocking(self, fd, blocking):
+        self._record("set_blocking", fd, blocking)
+        os.set_blocking(fd, blocking)
+
+    def wait_readable(self, fds):
+        import select
+
+        self._record("wait_readable", tuple(fds))
+        return select.select(fds, [], [])[0]
