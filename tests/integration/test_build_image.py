@@ -806,7 +806,10 @@ def test_interrupt_during_download_removes_temporary_files(tmp_path):
         proc = subprocess.Popen(["bash", str(BUILD), "--alpine-version", "9.9.6", "--no-extras",
                                  "-o", str(out / "a.img")], env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+                                start_new_session=True,
+                                # bash cannot trap a SIGINT that was ignored on entry, as
+                                # it is under a shell that ran us in the background
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             assert started.wait(30), "the download never started"
             time.sleep(0.3)

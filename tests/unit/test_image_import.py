@@ -245,7 +245,12 @@ def test_an_interrupted_import_leaves_nothing(tmp_path, signum, status, said):
     out = tmp_path / "out"
     out.mkdir()
     argv = [sys.executable, "-m", "runtime", "image", "import", str(layout), "-o", str(out / "x.img")]
-    child = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=REPO))
+    # SIGINT as a terminal gives it: a shell running us in the background ignores it, and
+    # an ignored SIGINT is inherited (and then rightly left ignored by the import).
+    child = subprocess.Popen(
+        argv, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=REPO),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     with open(layout / name, "wb") as feed:
         feed.write(big[:400_000])  # past the first file: the staging tree exists
         feed.flush()
