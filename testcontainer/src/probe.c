@@ -14,8 +14,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/if_packet.h>
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -33,6 +38,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -263,6 +269,98 @@ static int t_shm(int argc, char **argv) {
     return ok("attached the host's shared memory segment %s", argv[0]);
 }
 
+/* raw-socket inet|packet: an ICMP raw socket, or a packet socket (what ARP spoofing needs) */
+static int t_raw_socket(int argc, char **argv) {
+    if (argc < 1) return error("usage: raw-socket inet|packet");
+    int packet = !strcmp(argv[0], "packet");
+    int s = packet ? socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) : socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    if (s < 0) return denied(errno, packet ? "socket(AF_PACKET, SOCK_RAW)" : "socket(AF_INET, SOCK_RAW)");
+    close(s);
+    return ok("opened a raw %s socket", argv[0]);
+}
+
+/* arp-spoof IFACE CLAIMED_IP TARGET_IP: an ARP request to TARGET_IP that claims
+ * CLAIMED_IP is at our MAC; the target records that in its neighbour table. */
+static int t_arp_spoof(int argc, char **argv) {
+    if (argc < 3) return error("usage: arp-spoof IFACE CLAIMED_IP TARGET_IP");
+    struct in_addr claimed, target;
+    if (!inet_aton(argv[1], &claimed) || !inet_aton(argv[2], &target)) return error("bad IPv4 address");
+    int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ARP));
+    if (s < 0) return denied(errno, "socket(AF_PACKET, SOCK_RAW)");
+    struct ifreq ifr = {0};
+    strncpy(ifr.ifr_name, argv[0], IFNAMSIZ - 1);
+    if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0) return error("SIOCGIFHWADDR");
+    unsigned char *mac = (unsigned char *)ifr.ifr_hwaddr.sa_data, frame[42] = {0};
+    memset(frame, 0xff, 6);                                   /* to everyone on the link */
+    memcpy(frame + 6, mac, 6);
+    frame[12] = 0x08, frame[13] = 0x06;                       /* ARP */
+    unsigned char arp[8] = {0, 1, 8, 0, 6, 4, 0, 1};          /* Ethernet, IPv4, request */
+    memcpy(frame + 14, arp, 8);
+    memcpy(frame + 22, mac, 6);                               /* sender: our MAC ... */
+    memcpy(frame + 28, &claimed, 4);                          /* ... with the claimed address */
+    memcpy(frame + 38, &target, 4);
+    struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
+                             .sll_ifindex = if_nametoindex(argv[0]), .sll_halen = 6};
+    memset(to.sll_addr, 0xff, 6);
+    if (sendto(s, frame, sizeof frame, 0, (struct sockaddr *)&to, sizeof to) < 0) return denied(errno, "sendto");
+    printf("OK sent an ARP request claiming %s is at %02x:%02x:%02x:%02x:%02x:%02x\n", argv[1],
+           mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    return 0;
+}
+
+/* ping ADDRESS: one ICMP echo through an ICMP socket (no CAP_NET_RAW; the kernel
+ * allows it to the groups in net.ipv4.ping_group_range). */
+static int t_ping(int argc, char **argv) {
+    if (argc < 1) return error("usage: ping IPV4ADDRESS");
+    struct sockaddr_in to = {.sin_family = AF_INET};
+    if (!inet_aton(argv[0], &to.sin_addr)) return error("bad IPv4 address");
+    int s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+    if (s < 0) return denied(errno, "socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)");
+    struct icmphdr echo = {.type = ICMP_ECHO, .un.echo.sequence = htons(1)};  /* the kernel sets id and checksum */
+    if (sendto(s, &echo, sizeof echo, 0, (struct sockaddr *)&to, sizeof to) < 0) return denied(errno, "sendto");
+    struct pollfd p = {.fd = s, .events = POLLIN};
+    struct icmphdr reply;
+    if (poll(&p, 1, 5000) != 1 || recv(s, &reply, sizeof reply, 0) < (ssize_t)sizeof reply) return error("no echo reply within 5 s");
+    if (reply.type != ICMP_ECHOREPLY) return error("a reply that is not an echo reply");
+    return ok("echo reply from %s", argv[0]);
+}
+
+/* connect-tcp6 ADDRESS IFACE PORT: TCP to an IPv6 (link-local) address through IFACE */
+static int t_tcp6(int argc, char **argv) {
+    if (argc < 3) return error("usage: connect-tcp6 ADDRESS IFACE PORT");
+    struct sockaddr_in6 addr = {.sin6_family = AF_INET6, .sin6_port = htons(atoi(argv[2])),
+                                .sin6_scope_id = if_nametoindex(argv[1])};
+    if (inet_pton(AF_INET6, argv[0], &addr.sin6_addr) != 1) return error("bad IPv6 address");
+    int s = socket(AF_INET6, SOCK_STREAM, 0);
+    if (s < 0) return denied(errno, "socket(AF_INET6)");
+    if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) return denied(errno, "connect over IPv6");
+    close(s);
+    return ok("connected to [%s] over IPv6", argv[0]);
+}
+
+/* fork-bomb MAX: fork until the kernel refuses (or MAX children: never the host's
+ * every PID), then kill and reap every child. DENIED = bounded. */
+static int t_fork_bomb(int argc, char **argv) {
+    if (argc < 1) return error("usage: fork-bomb MAX");
+    int max = atoi(argv[0]), n = 0, e = 0;
+    pid_t *children = calloc(max, sizeof *children);
+    if (!children) return error("calloc");
+    for (; n < max; n++) {
+        pid_t pid = fork();
+        if (pid == 0) { pause(); _exit(0); }
+        if (pid < 0) { e = errno; break; }
+        children[n] = pid;
+    }
+    for (int i = 0; i < n; i++) kill(children[i], SIGKILL);
+    for (int i = 0; i < n; i++) waitpid(children[i], NULL, 0);
+    if (n == max) {
+        printf("OK forked %d processes, none refused\n", n);
+        return 0;
+    }
+    printf("DENIED %s fork refused after %d processes\n", strerrorname_np(e), n);
+    return 1;
+}
+
 /* syscall NAME: a call the seccomp profile must refuse, made with harmless arguments.
  * OK = the call reached the kernel (any result other than EPERM). */
 static int t_syscall(int argc, char **argv) {
@@ -325,7 +423,9 @@ static const struct technique techniques[] = {
     {"init-module", t_init_module}, {"finit-module", t_finit_module}, {"keyctl", t_keyctl},
     {"perf-event-open", t_perf}, {"bpf", t_bpf}, {"unshare-user", t_unshare_user},
     {"signal", t_signal}, {"connect-abstract", t_abstract}, {"connect-tcp", t_tcp}, {"shm", t_shm},
-    {"syscall", t_syscall}, {"tiocsti", t_tiocsti}, {"orphan", t_orphan}, {NULL, NULL},
+    {"syscall", t_syscall}, {"tiocsti", t_tiocsti}, {"orphan", t_orphan}, {"raw-socket", t_raw_socket},
+    {"arp-spoof", t_arp_spoof}, {"ping", t_ping}, {"connect-tcp6", t_tcp6}, {"fork-bomb", t_fork_bomb},
+    {NULL, NULL},
 };
 
 int main(int argc, char **argv) {

@@ -71,10 +71,10 @@ class Netns:
         wait_for(lambda: not self.running(pid), timeout, f"runtime {pid} to exit")
 
     def listen(self, address, reply, workdir):
-        """A TCP service inside the namespace (not in a container): its port."""
+        """A TCP service inside the namespace (not in a container), IPv4 or IPv6: its port."""
         port_file = f"{workdir}/port-{uuid.uuid4().hex[:6]}"
         script = (
-            f"import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+            f"import socket;s=socket.socket(socket.AF_INET6 if ':' in {address!r} else socket.AF_INET);s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
             f"s.bind(({address!r},0));s.listen(8);open({port_file!r},'w').write(str(s.getsockname()[1]));"
             f"[(c.sendall(({reply!r}+' '+a[0]+'\\n').encode()),c.close()) for c,a in iter(s.accept,None)]"
         )

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ..conftest import serve_on_host
+from ..test_bridge import ip_netns_ready, netns  # noqa: F401 (fixtures, for held_bridge)
 
 
 class Verdict:
@@ -99,3 +100,24 @@ def host_block_device(host, workdir):
         yield str(int(major, 16)), str(int(minor, 16)), device
     finally:
         host.run("losetup -d %s; rm -f %s", device, backing)
+
+
+@pytest.fixture
+def held_bridge(netns, workdir):
+    """A bridge of the test's own (br-held, 10.88.0.1/16) in its namespace, held up with
+    carrier by a container while the test runs: without a port a bridge has no carrier,
+    which flushes its neighbour table and its IPv6 addresses. Its MAC is set (else it
+    takes its ports' lowest, and a change flushes the table too). No duplicate address
+    detection, so its link-local address is usable at once. Yields its --net option."""
+    netns.check(
+        "ip link add br-held address 02:00:00:00:00:01 type bridge && sysctl -qw net.ipv6.conf.br-held.accept_dad=0"
+        " && ip addr add 10.88.0.1/16 dev br-held && ip link set br-held up"
+    )
+    option = ("--net", "bridge=br-held")
+    try:
+        keeper = netns.start_long(option, out=f"{workdir}/keeper.out")
+        yield option
+        netns.host.check_output(f"kill {keeper}")
+        netns.wait_exit(keeper)
+    finally:
+        netns.check("ip link del br-held")  # the namespace is then as the netns fixture found it
