@@ -2,9 +2,12 @@
 
 Everything the runtime does to the system goes through a `Linux` object, so that
 plugins can be unit-tested against a recording double (tests/unit/fake_linux.py, held
-to the same interface by tests/unit/test_syscall_layer.py). By concern: process.py
-(processes, pipes, descriptors, the image file), terminal.py (the pty of -t), this module (clone, namespaces,
-mounts and paths in the root, loop devices, links, capabilities, seccomp).
+to the same interface by tests/unit/test_syscall_layer.py). By concern:
+  process.py   processes, pipes, descriptors, the image file
+  terminal.py  the pty of -t: window size, raw mode, passing the master
+  net.py       netlink (links, addresses, routes; pyroute2, imported on first use), nftables
+  this module  clone, namespaces, mounts and paths in the root, loop devices, the lo
+               ioctl, capabilities, no_new_privs, seccomp, pidfds
 ctypes is used only for the calls Python lacks: clone, mount, umount2, pivot_root,
 unshare, setns, sethostname, prctl, openat2, pidfd_open, pidfd_send_signal.
 
@@ -22,6 +25,7 @@ import os
 import stat
 import struct
 
+from .net import Network
 from .process import Files, Processes
 from .terminal import Terminals
 
@@ -86,7 +90,7 @@ def _loop_info(flags, name):
     return (0, 0, 0, 0, 0, 0, 0, 0, flags, name.encode()[:63], b"", b"", 0, 0)
 
 
-class Linux(Processes, Files, Terminals):
+class Linux(Processes, Files, Terminals, Network):
     """Real system calls. Errors are raised as OSError with the path involved."""
 
     def __init__(self):

@@ -20,6 +20,9 @@ class Processes:
     def execve(self, path, argv, env):
         os.execve(path, argv, env)
 
+    def getpid(self):
+        return os.getpid()
+
     def getppid(self):
         return os.getppid()
 

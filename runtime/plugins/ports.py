@@ -101,19 +101,19 @@ class Ports(Plugin):
                 held.bind((address or "0.0.0.0", host_port))
             except OSError as e:
                 raise _port_error(f"--publish {spec}: host port {host_port}/{protocol}: {e.strerror}") from None
-        from .net.bridge import _nft
+        from .net.bridge import nft
 
         self.teardown_after_sigkill = True
         self.table = f"demo-runtime-ports-{os.getpid()}"
-        _nft(nft_rules(self.table, ctx.address, published))
+        nft(ctx.linux, nft_rules(self.table, ctx.address, published))
 
     def teardown(self, ctx):
         for held in self.held:
             held.close()
         self.held = []
         if self.table:
-            from .net.bridge import _nft, _nft_has_table
+            from .net.bridge import nft
 
-            if _nft_has_table(self.table):
-                _nft(f"delete table ip {self.table}\n")
+            if ctx.linux.nft_has_table(self.table):
+                nft(ctx.linux, f"delete table ip {self.table}\n")
             self.table = None

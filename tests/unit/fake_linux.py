@@ -19,6 +19,8 @@ class FakeLinux:
         self.kinds = {}  # in-root path -> "dir" / "file", for kind_in_root
         self.symlinks = set()  # in-root paths open_in_root(symlinks=False) refuses
         self.statuses = {}  # pid -> wait status for waitpid (default 0: exited 0)
+        self.links = {}  # host link name -> (index, kind, "a.b.c.d/len" or None)
+        self.tables = set()  # nftables tables that exist
         self.winsize = b"\x1e\x00\x5a\x00\x00\x00\x00\x00"  # 30 rows, 90 columns
 
     def _record(self, name, *args):
@@ -168,6 +170,10 @@ class FakeLinux:
         self._record("waitpid", pid)
         return pid, self.statuses.get(pid, 0)
 
+    def getpid(self):
+        self._record("getpid")
+        return 4000
+
     def getppid(self):
         self._record("getppid")
         return 1
@@ -286,3 +292,46 @@ class FakeLinux:
 
         self._record("wait_readable", tuple(fds))
         return select.select(fds, [], [])[0]
+
+    # -- runtime.linux.net: netlink and nftables, as a small model of host links ------
+    def link_index(self, name):
+        self._record("link_index", name)
+        return self.links[name][0] if name in self.links else None
+
+    def link_ipv4(self, name):
+        self._record("link_ipv4", name)
+        _, kind, address = self.links[name]
+        return kind, address
+
+    def add_bridge(self, name):
+        self._record("add_bridge", name)
+        self.links[name] = (len(self.links) + 2, "bridge", None)
+
+    def configure_bridge(self, name, address, prefixlen):
+        self._record("configure_bridge", name, address, prefixlen)
+        index, kind, _ = self.links[name]
+        self.links[name] = (index, kind, f"{address}/{prefixlen}")
+
+    def add_veth_to_bridge(self, veth, bridge, peer, peer_pid):
+        self._record("add_veth_to_bridge", veth, bridge, peer, peer_pid)
+        self.links[veth] = (len(self.links) + 2, "veth", None)
+
+    def configure_in_netns(self, pid, ifname, address, prefixlen, gateway):
+        self._record("configure_in_netns", pid, ifname, address, prefixlen, gateway)
+
+    def delete_link(self, name):
+        self._record("delete_link", name)
+        self.links.pop(name, None)
+
+    def nft(self, script):
+        self._record("nft", script)
+        for line in script.splitlines():
+            words = line.split()
+            if words[:2] == ["table", "ip"]:
+                self.tables.add(words[2])
+            elif words[:3] == ["delete", "table", "ip"]:
+                self.tables.discard(words[3])
+
+    def nft_has_table(self, table):
+        self._record("nft_has_table", table)
+        return table in self.tables

@@ -90,7 +90,7 @@ class NetNamespace(Plugin):
             from .bridge import BridgeNetwork
 
             self.teardown_after_sigkill = True  # the bridge, its lease and NAT outlive a SIGKILL
-            self.network = BridgeNetwork(bridge, subnet, nat)
+            self.network = BridgeNetwork(ctx.linux, bridge, subnet, nat)
             self.network.prepare()
             ctx.address = self.network.address
             self.kernel_has_ipv6 = ctx.linux.read_file(_NO_IPV6[1]) is not None
