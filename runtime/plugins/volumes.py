@@ -89,7 +89,7 @@ class Volumes(Plugin):
                 except OSError as e:
                     raise _volume_error(f"--volume {spec}: cannot create {host}: {e.strerror}") from None
             try:
-                is_directory = stat.S_ISDIR(os.stat(host).st_mode)
+                is_directory = stat.S_ISDIR(ctx.linux.stat(host).st_mode)
             except OSError as e:
                 hint = " (add ,create to make it)" if e.errno == errno.ENOENT else ""
                 raise _volume_error(f"--volume {spec}: host path {host}: {e.strerror}{hint}") from None
@@ -117,7 +117,7 @@ class Volumes(Plugin):
 
     def _refuse_symlinks(self, linux, root, target, what):
         try:
-            os.close(linux.open_in_root(root, target, symlinks=False))
+            linux.close(linux.open_in_root(root, target, symlinks=False))
         except FileNotFoundError:
             pass  # made by mount_in_root
         except OSError as e:

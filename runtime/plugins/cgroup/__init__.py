@@ -132,7 +132,7 @@ class Cgroup(Plugin):
 
     def teardown(self, ctx):
         if self.fd is not None:
-            os.close(self.fd)
+            ctx.linux.close(self.fd)
             self.fd = None
         deadline = time.monotonic() + 2
         for group in self.groups:

@@ -83,7 +83,7 @@ class NetNamespace(Plugin):
         if self.mode != "bridge" and (subnet or nat):
             raise ContainerError(USAGE, "--subnet and --nat need --net bridge")
         if self.mode == "host":
-            os.write(2, b"demo-runtime: warning: --net host: the container shares the host's network (no isolation)\n")
+            ctx.linux.write(2, b"demo-runtime: warning: --net host: the container shares the host's network (no isolation)\n")
             self.resolv_conf = ctx.linux.read_file("/etc/resolv.conf", 65536)
         elif self.mode == "bridge":
             from . import netconf
@@ -137,7 +137,7 @@ class NetNamespace(Plugin):
             linux.mount_in_root(ctx.rootfs, target, source, None, MS_BIND, make=make)
         except FileNotFoundError as e:  # e.g. a dangling symlink
             if self.network:  # asked for a network: say that a name file is missing
-                os.write(2, f"demo-runtime: warning: {target} not written: {e.strerror}\n".encode())
+                linux.write(2, f"demo-runtime: warning: {target} not written: {e.strerror}\n".encode())
 
     def teardown(self, ctx):
         if self.network:
