@@ -146,10 +146,10 @@ def main(argv=None):
     try:
         return _main(argv)
     except UsageError as e:
-        print(f"{PROG}: {e} (see --help)", file=sys.stderr)
+        print(f"{PROG}: {_shown(e)} (see --help)", file=sys.stderr)
         return errors.USAGE
     except ContainerError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        print(f"{PROG}: {_shown(e)}", file=sys.stderr)
         return e.code
     except Interrupted as e:
         print(f"{PROG}: {e}", file=sys.stderr)
@@ -161,8 +161,17 @@ def main(argv=None):
             import traceback
 
             traceback.print_exc()
-        print(f"{PROG}: {_describe(e)}" + ("" if debug else " (--debug shows a traceback)"), file=sys.stderr)
+        print(f"{PROG}: {_shown(_describe(e))}" + ("" if debug else " (--debug shows a traceback)"), file=sys.stderr)
         return errors.RUNTIME_FAILURE
+
+
+def _shown(text):
+    """A message for stderr: bytes of a path or name that are not UTF-8 (held as
+    surrogates, as os.fsdecode gives them) shown as \\xNN."""
+    try:
+        return str(text).encode(errors="surrogateescape").decode(errors="backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no decoding gives: escape it as it is
+        return str(text).encode(errors="backslashreplace").decode()
 
 
 def _describe(error):

@@ -219,7 +219,7 @@ def _child(ctx, plugins, go_read, report_write, console):
                 "(it would run the runtime's own interpreter in the container; refused)"
             )
         except FileNotFoundError:
-            code, message = errors.COMMAND_NOT_FOUND, f"command not found in the image: {ctx.command[0]}"
+            code, message = errors.COMMAND_NOT_FOUND, f"command not found in the image: {ctx.command[0] or '(an empty name)'}"
         except OSError as e:
             code, message = errors.COMMAND_NOT_EXECUTABLE, f"cannot execute {ctx.command[0]}: {e.strerror}"
     except ContainerError as e:
@@ -232,7 +232,8 @@ def _child(ctx, plugins, go_read, report_write, console):
     except BaseException as e:  # the child must never return into the parent's stack
         message = f"container setup failed: {type(e).__name__}: {e}"
     try:
-        ctx.linux.write(report_write, f"{code}\n{message}".encode())
+        # Names the image or the caller gave need not be UTF-8: their bytes go through.
+        ctx.linux.write(report_write, f"{code}\n{message}".encode(errors="surrogateescape"))
     finally:
         os._exit(code)
 
@@ -250,6 +251,8 @@ def _exec(ctx, env):
         ctx.linux.execve(path, command, env)
 
     name = command[0]
+    if not name:  # execve() would take it for no argv at all
+        raise FileNotFoundError(name)
     if "/" in name:
         execve(name)
     first_error = None
@@ -267,7 +270,7 @@ def _read_all(linux, fd):
     chunks = []
     while chunk := linux.read(fd, 4096):
         chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="backslashreplace")  # a byte that is not UTF-8 shows as \xNN
 
 
 def _reap(ctx):

@@ -87,7 +87,7 @@ class MagicLinkExec(OSError):
 
 
 def _loop_info(flags, name):
-    return (0, 0, 0, 0, 0, 0, 0, 0, flags, name.encode()[:63], b"", b"", 0, 0)
+    return (0, 0, 0, 0, 0, 0, 0, 0, flags, os.fsencode(name)[:63], b"", b"", 0, 0)
 
 
 class Linux(Processes, Files, Terminals, Network):
@@ -187,20 +187,20 @@ class Linux(Processes, Files, Terminals, Network):
     def mount(self, source, target, fstype=None, flags=0, data=None):
         self._check(
             self._libc.mount(
-                source and source.encode(),
-                target.encode(),
+                source and os.fsencode(source),
+                os.fsencode(target),
                 fstype and fstype.encode(),
                 ctypes.c_ulong(flags),
-                data and data.encode(),
+                data and os.fsencode(data),
             ),
             target,
         )
 
     def umount(self, target, flags=0):
-        self._check(self._libc.umount2(target.encode(), flags), target)
+        self._check(self._libc.umount2(os.fsencode(target), flags), target)
 
     def pivot_root(self, new_root, put_old):
-        self._check(self._libc.syscall(self._sys_pivot_root, new_root.encode(), put_old.encode()), new_root)
+        self._check(self._libc.syscall(self._sys_pivot_root, os.fsencode(new_root), os.fsencode(put_old)), new_root)
 
     def mkdir(self, path, mode=0o755):
         try:

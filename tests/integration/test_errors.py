@@ -92,3 +92,40 @@ def test_malformed_seccomp_profile(runtime, host, workdir, profile, words):
     path = f"{workdir}/profile.json"
     host.check_output("printf %s %s > %s", "%s", profile, path)
     assert_clean_failure(runtime.run("true", options=("--seccomp", path)), 64, words)
+
+
+# Names that are not UTF-8: the shell puts the byte 0xff where a word has BYTE (testinfra
+# sends commands as text); messages show it as \xff.
+BYTE = "@BYTE@"
+
+
+def with_byte(line):
+    return line.replace(BYTE, "\"$(printf '\\377')\"")
+
+
+def test_image_at_a_path_that_is_not_utf8(runtime, host, workdir):
+    image = f"{workdir}/image{BYTE}.img"
+    copied = host.run(with_byte(f"cp {runtime.target.image} {image}"))
+    assert copied.rc == 0, copied.stderr
+    try:
+        out = host.run(with_byte(runtime.line("/bin/sh", "-c", "echo ran in $(hostname)", image=image)))
+        assert out.rc == 0 and out.stdout.startswith("ran in "), (out.rc, out.stderr)
+        missing = host.run(with_byte(runtime.line("true", image=f"{workdir}/missing{BYTE}.img")))
+        assert_clean_failure(missing, 66, f"{workdir}/missing\\xff.img: No such file")
+    finally:
+        host.run(with_byte(f"rm -f {image}"))
+
+
+def test_missing_command_whose_name_is_not_utf8(runtime, host):
+    out = host.run(with_byte(runtime.line(f"no-such{BYTE}command")))
+    assert_clean_failure(out, 127, "command not found in the image: no-such\\xffcommand")
+
+
+def test_empty_command(runtime):
+    assert_clean_failure(runtime.run(""), 127, "command not found in the image: (an empty name)")
+
+
+def test_memory_limit_beyond_the_kernels_counter(runtime):
+    # The kernel counts pages up to LONG_MAX bytes: more would wrap or mean no limit.
+    out = runtime.run("true", options=("--memory", "99999999999g"))
+    assert_clean_failure(out, 64, "--memory: '99999999999g' is above the kernel's largest limit")

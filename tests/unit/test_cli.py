@@ -131,3 +131,10 @@ def test_a_subcommand_joins_with_one_table_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "runtime.fake_verb", module)
     monkeypatch.setitem(cli.COMMANDS, "fake-verb", ("fake_verb", "main", "a verb for this test"))
     assert cli.main(["fake-verb", "a", "b"]) == 42
+
+
+def test_messages_show_bytes_that_are_not_utf8_escaped():
+    # sys.argv and os.fsdecode hold such bytes as surrogates, which stderr cannot print.
+    assert cli._shown("image /tmp/x\udcff.img: No such file") == "image /tmp/x\\xff.img: No such file"
+    assert cli._shown("plain, even é") == "plain, even é"
+    assert cli._shown("\ud800") == "\\ud800"
