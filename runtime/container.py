@@ -1,10 +1,8 @@
 """The clone/exec path: prepare, clone, set up both sides, exec, supervise, tear down."""
 
 import os
-import sys
 
 import _signal as signal  # the C module: `signal` would add an enum import to every start
-import _socket  # the C module, as in linux.py
 
 from . import errors
 from .errors import ContainerError, Interrupted
@@ -70,11 +68,12 @@ class _Janitor:
     """
 
     def __init__(self, ctx, plugins):
-        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        self.pid = os.fork()
+        linux = ctx.linux
+        ours, theirs = linux.socketpair()
+        self.pid = linux.fork()
         if self.pid == 0:
             ours.close()
-            os.setpgid(0, 0)  # not in the runtime's process group: a Ctrl-C is not for us
+            linux.setpgid(0, 0)  # not in the runtime's process group: a Ctrl-C is not for us
             for signum in FORWARDED:
                 signal.signal(signum, signal.SIG_IGN)
             try:
@@ -92,10 +91,8 @@ class _Janitor:
         True when the runtime is gone (EOF) without dismissing us."""
         pidfd = None
         while True:
-            data, ancillary, _, _ = sock.recvmsg(1, _socket.CMSG_SPACE(4))
-            for level, kind, payload in ancillary:
-                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                    pidfd = int.from_bytes(payload[:4], sys.byteorder)
+            data, fd = ctx.linux.receive_message(sock)
+            pidfd = pidfd if fd is None else fd
             if data == b"d":
                 return False
             if not data:
@@ -110,18 +107,18 @@ class _Janitor:
         except OSError:  # kernels before 5.3: the parent-death signal alone
             return
         try:
-            self._socket.sendmsg([b"p"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, pidfd.to_bytes(4, sys.byteorder))])
+            self._linux.send_message(self._socket, b"p", pidfd)
         finally:
-            os.close(pidfd)
+            self._linux.close(pidfd)
 
     def dismiss(self):
         """The runtime did its own teardown: tell the janitor to leave."""
         try:
-            self._socket.send(b"d")
+            self._linux.send_message(self._socket, b"d")
         except OSError:  # someone killed the janitor: nothing left to dismiss
             pass
         self._socket.close()
-        os.waitpid(self.pid, 0)
+        self._linux.waitpid(self.pid)
 
 
 def _forward(ctx, signum):

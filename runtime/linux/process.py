@@ -2,8 +2,10 @@
 so that the clone/exec path, the user namespace helper and the image checks run
 against the test double too. The calls Python lacks (clone, prctl...) are in Linux."""
 
+import _socket  # the C module: `socket` would import enum on every start
 import fcntl
 import os
+import sys
 
 
 class Processes:
@@ -43,6 +45,24 @@ class Processes:
 
     def close(self, fd):
         os.close(fd)
+
+    def socketpair(self):
+        """Two connected AF_UNIX stream sockets (socket objects: close() them)."""
+        return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+
+    def send_message(self, sock, data, fd=None):
+        """One message, with a descriptor passed along (SCM_RIGHTS) when fd is given."""
+        rights = [] if fd is None else [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd.to_bytes(4, sys.byteorder))]
+        sock.sendmsg([data], rights)
+
+    def receive_message(self, sock, size=1):
+        """(data, descriptor or None); data is b"" at EOF."""
+        data, ancillary, _, _ = sock.recvmsg(size, _socket.CMSG_SPACE(4))
+        fd = None
+        for level, kind, payload in ancillary:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fd = int.from_bytes(payload[:4], sys.byteorder)
+        return data, fd
 
 
 class Files:

@@ -206,6 +206,28 @@ class FakeLinux:
         self._record("close", fd)
         os.close(fd)
 
+    def socketpair(self):
+        import socket
+
+        self._record("socketpair")
+        return socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def send_message(self, sock, data, fd=None):
+        import socket
+
+        self._record("send_message", data, fd)
+        try:
+            sock.sendmsg([data], [] if fd is None else [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little"))])
+        except BrokenPipeError:  # to a janitor the fake never forked
+            pass
+
+    def receive_message(self, sock, size=1):
+        import socket
+
+        self._record("receive_message")
+        data, fds, _, _ = socket.recv_fds(sock, size, 1)
+        return data, fds[0] if fds else None
+
     def stat(self, path):
         self._record("stat", path)
         return os.stat(path)
