@@ -4,6 +4,7 @@ Ctrl-C for the foreground job, the window size followed."""
 import os
 import select
 import signal
+import time
 
 import pexpect
 import pytest
@@ -52,13 +53,15 @@ def test_window_size_follows_the_terminal(shell):
     assert say(shell, "sleep 0.2; stty size") == "40 120"
 
 
-def test_ctrl_c_interrupts_the_foreground_job_not_the_container(shell):
-    # The quotes keep the typed line from matching what the job prints once it runs.
-    shell.sendline("echo sleep''ing; sleep 30; echo after-sleep")
-    shell.expect_exact("sleeping\r\n")
+def test_ctrl_c_interrupts_the_foreground_job_not_the_container(shell, host):
+    # A sleep of a length no other process has, so the host can see when it runs: a ^C
+    # sent before it starts would reach the shell instead.
+    seconds = f"30.{os.getpid()}{time.monotonic_ns() % 1000:03d}"
+    shell.sendline(f"sleep {seconds}; echo after-sleep")
+    host.check_output(f"for i in $(seq 300); do pgrep -fx 'sleep {seconds}' >/dev/null && exit 0; sleep 0.05; done; exit 1")
     shell.sendintr()
     shell.expect_exact(PROMPT)
-    assert "after-sleep" not in shell.before
+    assert "after-sleep" not in shell.before.replace("echo after-sleep", "")
     assert say(shell, "echo still-here") == "still-here"
 
 
