@@ -27,6 +27,9 @@ CORE_OPTIONS = (
     Option("--no-tty", None, "never give the container a terminal", short="-T"),
     Option("--privileged", None, "turn all hardening off (caps, seccomp, no_new_privs, masked paths, nodev): for learning"),
     Option("--debug", None, "show a Python traceback for internal errors"),
+    Option("--detach", None, "run in the background under a supervisor; print the name (output: `logs`)", short="-d"),
+    Option("--name", "NAME", "name the container (for exec, ps, stop, rm...); -d makes one up if not given"),
+    Option("--rm", None, "remove the container's record when it exits (a named or detached one)"),
 )
 
 
@@ -38,6 +41,13 @@ COMMANDS = {
     "run": ("cli", "run_command", "run a command in a new container (the default: `demo-runtime IMAGE` is `run IMAGE`)"),
     "compare": ("compare", "main", "compare [--diff] CHANGE... IMAGE COMMAND: run it with the defaults and with CHANGE, side by side"),
     "image": ("images.command", "main", "image import FILE [-o IMAGE.img]: a docker-archive or OCI image into an ext4 image"),
+    "exec": ("enter", "exec_command", "run a command in a running container, hardened as its init"),
+    "ps": ("commands", "ps", "list containers"),
+    "logs": ("commands", "logs", "print a detached container's output"),
+    "stop": ("commands", "stop", "stop containers (SIGTERM, then SIGKILL)"),
+    "kill": ("commands", "kill", "send a signal to containers"),
+    "rm": ("commands", "rm", "remove containers"),
+    "inspect": ("commands", "inspect", "what the runtime knows about containers, as JSON"),
 }
 HELP = CORE_OPTIONS[0]
 
@@ -211,17 +221,11 @@ def run_command(argv):
         print(f"{PROG}: {plugins.PRIVILEGED_WARNING}", file=sys.stderr)
     for line in plugins.notes(options, chosen):
         print(f"{PROG}: {line}", file=sys.stderr)
-    tty = _want_tty(options)
-    env = {}
-    for item in options.env:
-        key, has_value, value = item.partition("=")
-        if not key or not has_value:
-            raise UsageError(f"--env wants KEY=VALUE, got {item!r}")
-        env[key] = value
-    if tty:
-        env.setdefault("TERM", os.environ.get("TERM", "xterm"))
-    if os.geteuid() != 0:
-        raise ContainerError(errors.NOT_ROOT, "must run as root (try: sudo demo-runtime ...)")
+    if options.detach and options.tty:
+        raise UsageError("--detach and --tty exclude each other (exec -t gives a terminal)")
+    tty = False if options.detach else _want_tty(options)
+    env = parse_env(options.env, tty)
+    require_root()
 
     from .container import run
     from .linux import Linux
@@ -230,7 +234,34 @@ def run_command(argv):
     ctx = Context(positional[0], positional[1:] or DEFAULT_COMMAND, options, Linux(), tty=tty)
     ctx.given_command = positional[1:]
     ctx.env.update(env)
-    return run(ctx, [cls() for cls in chosen])
+    instances = [cls() for cls in chosen]
+    if options.detach or options.name is not None:
+        from .state import check_name, generate_name
+        from .supervisor import StateRecord, start_detached
+
+        name = check_name(options.name) if options.name is not None else generate_name()
+        if options.detach:
+            return start_detached(ctx, instances, name, options.rm)
+        instances.insert(0, StateRecord(name, options.rm))
+    return run(ctx, instances)
+
+
+def parse_env(items, tty):
+    """-e KEY=VALUE items as a dict; TERM too when there is a terminal."""
+    env = {}
+    for item in items:
+        key, has_value, value = item.partition("=")
+        if not key or not has_value:
+            raise UsageError(f"--env wants KEY=VALUE, got {item!r}")
+        env[key] = value
+    if tty:
+        env.setdefault("TERM", os.environ.get("TERM", "xterm"))
+    return env
+
+
+def require_root():
+    if os.geteuid() != 0:
+        raise ContainerError(errors.NOT_ROOT, "must run as root (try: sudo demo-runtime ...)")
 
 
 def parse_run(argv, plugins):

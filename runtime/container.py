@@ -165,9 +165,12 @@ def _start(ctx, plugins, janitor):
             code, _, message = failure.partition("\n")
             _reap(ctx)
             raise ContainerError(int(code), message)
+        for plugin in plugins:
+            plugin.running(ctx)
         status = console.relay(ctx.pid) if console else ctx.linux.waitpid(ctx.pid)[1]
         ctx.pid = 0
-        return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        ctx.exit_status = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return ctx.exit_status
     finally:
         for fd in (go_write, report_read):
             if fd is not None:
@@ -207,32 +210,46 @@ def _child(ctx, plugins, go_read, report_write, console):
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
         env.update(ctx.env)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
-        try:
-            _exec(ctx, env)
-        except MagicLinkExec as e:
-            code = errors.COMMAND_NOT_EXECUTABLE
-            message = (
-                f"cannot execute {ctx.command[0]}: {e.filename} resolves through a /proc magic link "
-                "(it would run the runtime's own interpreter in the container; refused)"
-            )
-        except FileNotFoundError:
-            code, message = errors.COMMAND_NOT_FOUND, f"command not found in the image: {ctx.command[0] or '(an empty name)'}"
-        except OSError as e:
-            code, message = errors.COMMAND_NOT_EXECUTABLE, f"cannot execute {ctx.command[0]}: {e.strerror}"
-    except ContainerError as e:
-        code, message = e.code, str(e)
-    except UnsafeImagePath as e:
-        code, message = errors.UNSAFE_IMAGE, f"unsafe image {ctx.image}: its {e.filename} {e.strerror} (refused)"
-    except OSError as e:
-        where = f" {e.filename}" if e.filename else ""
-        message = f"container setup failed:{where} {e.strerror}"
+        code, message = exec_failure(ctx, env)
     except BaseException as e:  # the child must never return into the parent's stack
-        message = f"container setup failed: {type(e).__name__}: {e}"
+        code, message = setup_failure(ctx, e)
+    report_and_exit(ctx.linux, report_write, code, message)
+
+
+def report_and_exit(linux, report_write, code, message):
+    """A child's end when it could not exec: why, to the parent, and its exit status."""
     try:
         # Names the image or the caller gave need not be UTF-8: their bytes go through.
-        ctx.linux.write(report_write, f"{code}\n{message}".encode(errors="surrogateescape"))
+        linux.write(report_write, f"{code}\n{message}".encode(errors="surrogateescape"))
     finally:
         os._exit(code)
+
+
+def exec_failure(ctx, env):
+    """exec the command; if that fails, the runtime's (exit status, message) for why."""
+    try:
+        _exec(ctx, env)
+    except MagicLinkExec as e:
+        return errors.COMMAND_NOT_EXECUTABLE, (
+            f"cannot execute {ctx.command[0]}: {e.filename} resolves through a /proc magic link "
+            "(it would run the runtime's own interpreter in the container; refused)"
+        )
+    except FileNotFoundError:
+        return errors.COMMAND_NOT_FOUND, f"command not found in the image: {ctx.command[0] or '(an empty name)'}"
+    except OSError as e:
+        return errors.COMMAND_NOT_EXECUTABLE, f"cannot execute {ctx.command[0]}: {e.strerror}"
+
+
+def setup_failure(ctx, error):
+    """(exit status, message) for an exception in a child before its exec."""
+    if isinstance(error, ContainerError):
+        return error.code, str(error)
+    if isinstance(error, UnsafeImagePath):
+        return errors.UNSAFE_IMAGE, f"unsafe image {ctx.image}: its {error.filename} {error.strerror} (refused)"
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        return errors.RUNTIME_FAILURE, f"container setup failed:{where} {error.strerror}"
+    return errors.RUNTIME_FAILURE, f"container setup failed: {type(error).__name__}: {error}"
 
 
 def _exec(ctx, env):

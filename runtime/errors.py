@@ -9,6 +9,10 @@ IMAGE_NOT_FILE = 67
 IMAGE_CORRUPT = 68
 NO_LOOP_DEVICE = 69
 UNSAFE_IMAGE = 70
+NO_SUCH_CONTAINER = 71
+NAME_IN_USE = 72
+WRONG_STATE = 73
+STATE_UNREADABLE = 74
 IMAGE_BUSY = 75
 NOT_ROOT = 77
 # Image import and the process options that use an image's contents (issue 13).
@@ -34,6 +38,10 @@ EXIT_CODES = (
     (IMAGE_CORRUPT, "the image cannot be mounted (corrupt)"),
     (NO_LOOP_DEVICE, "no free loop device"),
     (UNSAFE_IMAGE, "the image is unsafe: its /proc, /sys or /dev is not a real directory"),
+    (NO_SUCH_CONTAINER, "no such container"),
+    (NAME_IN_USE, "the container name is in use"),
+    (WRONG_STATE, "the container is not in a state for that (exec or stop of a stopped one, rm of a running one)"),
+    (STATE_UNREADABLE, "container state cannot be read or written (corrupt, a newer format, /run not writable)"),
     (IMAGE_BUSY, "the image is in use (--rw needs it alone)"),
     (NOT_ROOT, "not run as root"),
     (IMPORT_NOT_AN_IMAGE, "image import: not a docker-archive or OCI image layout"),

@@ -8,6 +8,7 @@ A plugin is one separation concern. The runtime calls its hooks in this order:
   setup_parent(ctx)   parent, after clone(), while the child waits (ctx.pid is set)
                                                         e.g. uid maps, veth pairs, cgroups
   setup_child(ctx)    child, before exec                e.g. mount, pivot_root, sethostname
+  running(ctx)        parent, once the command has been exec'd   e.g. record PID 1 as running
   teardown(ctx)       parent, on every exit path, in reverse order, for each plugin whose
                       prepare() was entered (so it must cope with half-done work)
 
@@ -53,6 +54,7 @@ class Context:
         self.tty = tty
         self.env = {}
         self.pid = 0  # the container's init, as the runtime sees it
+        self.exit_status = None  # the runtime's exit status for it, once it has exited
         self.rootfs = None  # the assembled root, in the child, before pivot_root
         self.address = None  # the container's IPv4 address on its bridge (--net bridge; ports reads it)
 
@@ -99,6 +101,9 @@ class Plugin:
         pass
 
     def setup_child(self, ctx):
+        pass
+
+    def running(self, ctx):
         pass
 
     def teardown(self, ctx):

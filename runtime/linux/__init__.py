@@ -150,6 +150,10 @@ class Linux(Processes, Files, Terminals, Network):
     def pidfd_open(self, pid):
         return self._check(self._libc.syscall(_SYS_PIDFD_OPEN, pid, 0))
 
+    def pidfd_send_signal(self, pidfd, signum):
+        """A signal that cannot reach a later process reusing the pid (stop, kill)."""
+        self._check(self._libc.syscall(_SYS_PIDFD_SEND_SIGNAL, pidfd, signum, None, 0))
+
     def pidfd_kill_and_wait(self, pidfd, signum):
         """pidfd_send_signal(2), then wait until the process has exited (the pidfd polls
         readable): for a PID namespace's init, until every process in it is gone."""

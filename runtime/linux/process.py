@@ -64,6 +64,14 @@ class Processes:
                 fd = int.from_bytes(payload[:4], sys.byteorder)
         return data, fd
 
+    def close_all_but(self, keep):
+        """Close every descriptor from 3 up except those in keep (close_range(2))."""
+        lowest = 3
+        for fd in sorted(set(keep)):
+            os.closerange(lowest, fd)
+            lowest = max(lowest, fd + 1)
+        os.closerange(lowest, 2**31 - 1)
+
 
 class Files:
     """A file the runtime itself opens on the host (the image), not inside the root."""

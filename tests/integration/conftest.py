@@ -2,11 +2,12 @@
 check that every test leaves that machine as it found it."""
 
 import time
+import uuid
 
 import pytest
 
 from . import report
-from .containers import Runtime
+from .containers import NAME_PREFIX, STATE_ROOT, Runtime
 from .targets import select_targets
 
 
@@ -82,7 +83,8 @@ def _snapshot(host, target, workdir):
         "echo '## tmp'; ls -A /tmp /var/tmp /run 2>/dev/null;"
         "echo '## proc'; ps -eo stat=,args=;"
         "echo '## pid'; ps -eo pid=;"
-        "echo '## cgroup'; find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/*' 2>/dev/null"
+        "echo '## cgroup'; find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/*' 2>/dev/null;"
+        f"echo '## state'; ls -A {STATE_ROOT} 2>/dev/null; true"
     )
     sections, current = {}, None
     for line in out.splitlines():
@@ -109,6 +111,7 @@ def _snapshot(host, target, workdir):
         # A cgroup is named after its runtime's pid: one whose runtime is gone is left over
         # (a running one belongs to a live container, ours or another run's).
         "container cgroups": {c for c in sections.get("cgroup", ()) if c.rpartition("/")[2].split("-")[0] not in live},
+        "container states": {e for e in sections.get("state", ()) if e.startswith((NAME_PREFIX, f".new-{NAME_PREFIX}"))},
     }
 
 
@@ -125,6 +128,21 @@ def no_residue(request, host, target, workdir):
             break
         time.sleep(0.1)
     assert not left, f"left behind on {target.name}: {left}"
+
+
+@pytest.fixture
+def names(runtime):
+    """names() -> a new container name of this session; each is rm -f'ed after the test."""
+    made = []
+
+    def new():
+        made.append(f"{NAME_PREFIX}-{len(made)}-{uuid.uuid4().hex[:4]}")
+        return made[-1]
+
+    yield new
+    for name in made:
+        out = runtime.cli("rm", "-f", name)
+        assert out.rc in (0, 71), out.stderr  # removed, or never made (or removed by the test)
 
 
 @pytest.fixture

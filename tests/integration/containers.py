@@ -1,9 +1,16 @@
 """Run demo-runtime on a target, and commands inside its containers through testinfra."""
 
+import json
 import shlex
+import uuid
 
 from testinfra.backend.base import BaseBackend
 from testinfra.host import Host
+
+
+# Names of the containers this test session makes: other sessions share the machine.
+NAME_PREFIX = f"t{uuid.uuid4().hex[:6]}"
+STATE_ROOT = "/run/demo-runtime/containers"
 
 
 class Runtime:
@@ -26,6 +33,24 @@ class Runtime:
         if stdin is not None:
             line = f"printf %s {shlex.quote(stdin)} | {line}"
         return self.host.run(line)
+
+    def cli(self, *argv, stdin=None):
+        """A subcommand (ps, exec, stop...) on the target: testinfra's CommandResult."""
+        line = shlex.join(self.target.run_argv(list(argv)))
+        if stdin is not None:
+            line = f"printf %s {shlex.quote(stdin)} | {line}"
+        return self.host.run(line)
+
+    def start(self, name, *command, options=()):
+        """`run -d --name NAME`: the container runs when this returns."""
+        out = self.cli("run", "-d", "--name", name, *options, self.target.image, *(command or ("sleep", "1000")))
+        assert (out.rc, out.stdout) == (0, f"{name}\n"), out.stderr
+        return name
+
+    def state(self, name):
+        """The container's record as the runtime wrote it (or None)."""
+        out = self.host.run("cat %s/%s/state.json", STATE_ROOT, name)
+        return json.loads(out.stdout) if out.rc == 0 else None
 
     def sh(self, script, options=(), image=None):
         return self.run("/bin/sh", "-c", script, options=options, image=image)

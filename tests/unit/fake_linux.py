@@ -116,6 +116,9 @@ class FakeLinux:
         self._record("pidfd_open", pid)
         return os.open(os.devnull, os.O_RDONLY)
 
+    def pidfd_send_signal(self, pidfd, signum):
+        self._record("pidfd_send_signal", signum)
+
     def pidfd_kill_and_wait(self, pidfd, signum):
         self._record("pidfd_kill_and_wait", signum)
 
@@ -227,6 +230,9 @@ class FakeLinux:
         self._record("receive_message")
         data, fds, _, _ = socket.recv_fds(sock, size, 1)
         return data, fds[0] if fds else None
+
+    def close_all_but(self, keep):
+        self._record("close_all_but", sorted(keep))
 
     def stat(self, path):
         self._record("stat", path)

@@ -1,0 +1,159 @@
+"""The Python API: the command line's own code path, without a new interpreter per call.
+
+    import runtime
+    result = runtime.run("app.img", ["cat", "/etc/os-release"], hostname="app")
+    with runtime.Container("app.img", env={"MODE": "test"}) as app:
+        assert app.exec("id", "-u").stdout == "0\\n"
+
+Each call forks this process and runs `demo-runtime run|exec|...` in the child through
+runtime.cli.main, with its stdio on pipes: the same parsing, plugins, errors and exit
+statuses as the command, and the interpreter and the runtime's modules already loaded.
+Keyword options are the command line's long options: `hostname="x"` is `--hostname x`,
+`rw=True` is `--rw`, a list repeats the option, a dict gives KEY=VALUE items
+(`env={"A": "1"}` is `--env A=1`).
+"""
+
+import os
+import select
+
+from . import cli, commands, container, enter, plugins, state, supervisor  # noqa: F401 (loaded once, here)
+from .errors import ContainerError
+
+# What Container runs when no command is given: a PID 1 that waits to be exec'd into.
+IDLE = ("/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done")
+
+
+class Result:
+    """What a run or exec ended with: its exit status (as the command's), stdout, stderr."""
+
+    __slots__ = ("status", "stdout", "stderr")
+
+    def __init__(self, status, stdout, stderr):
+        self.status, self.stdout, self.stderr = status, stdout, stderr
+
+    def __repr__(self):
+        return f"Result(status={self.status!r}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+def arguments(options):
+    """Keyword options as command-line arguments, in the order given."""
+    argv = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, dict):
+            argv += [item for k, v in value.items() for item in (flag, f"{k}={v}")]
+        elif isinstance(value, (list, tuple)):
+            argv += [item for v in value for item in (flag, str(v))]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def invoke(argv, input=b""):
+    """`demo-runtime ARGV` in a forked child; its Result (stdout and stderr as text)."""
+    in_read, in_write = os.pipe()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the command line's main, with the pipes as its stdio
+        code = 125
+        try:
+            for fd, target in ((in_read, 0), (out_write, 1), (err_write, 2)):
+                os.dup2(fd, target)
+            for fd in (in_read, in_write, out_read, out_write, err_read, err_write):
+                os.close(fd)
+            # The caller's sys.std* may be anything (pytest captures them): ours are the pipes.
+            cli.sys.stdin, cli.sys.stdout, cli.sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
+            code = cli.main(list(argv))
+        finally:
+            try:
+                cli.sys.stdout.flush()
+                cli.sys.stderr.flush()
+            finally:
+                os._exit(code)
+    for fd in (in_read, out_write, err_write):
+        os.close(fd)
+    output = {out_read: [], err_read: []}
+    pending = memoryview(input or b"")
+    writing = [in_write] if pending else []
+    if not pending:
+        os.close(in_write)
+    reading = [out_read, err_read]
+    while reading or writing:
+        readable, writable, _ = select.select(reading, writing, [])
+        for fd in readable:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                output[fd].append(chunk)
+            else:
+                reading.remove(fd)
+                os.close(fd)
+        if writable:
+            try:
+                pending = pending[os.write(in_write, pending[:65536]) :]
+            except BrokenPipeError:
+                pending = pending[:0]
+            if not pending:
+                writing.clear()
+                os.close(in_write)
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    text = [b"".join(output[fd]).decode(errors="replace") for fd in (out_read, err_read)]
+    return Result(128 - status if status < 0 else status, *text)
+
+
+def run(image, command=(), input=b"", **options):
+    """Run a container to completion (`demo-runtime run -T`); its Result."""
+    return invoke(["run", "-T", *arguments(options), image, *command], input)
+
+
+def _checked(result):
+    """A Result of one of the runtime's own commands, or its error as ContainerError."""
+    if result.status != 0:
+        lines = result.stderr.strip().splitlines()
+        raise ContainerError(result.status, lines[-1].removeprefix("demo-runtime: ") if lines else f"exit {result.status}")
+    return result
+
+
+class Container:
+    """A detached container: start(), exec(), stop(), remove(); a context manager that
+    starts it on entry and removes it (killing it if it runs) on exit."""
+
+    def __init__(self, image, command=IDLE, name=None, **options):
+        self.image = image
+        self.command = tuple(command)
+        self.name = name
+        self.options = options
+
+    def start(self):
+        named = ["--name", self.name] if self.name else []
+        result = _checked(invoke(["run", "-d", *named, *arguments(self.options), self.image, *self.command]))
+        self.name = result.stdout.strip()
+        return self
+
+    def exec(self, *command, input=b"", **options):
+        """Run a command in it (`demo-runtime exec -T`); its Result."""
+        return invoke(["exec", "-T", *arguments(options), self.name, *command], input)
+
+    def stop(self, timeout=10):
+        _checked(invoke(["stop", "-t", str(timeout), self.name]))
+
+    def kill(self, signal="KILL"):
+        _checked(invoke(["kill", "-s", str(signal), self.name]))
+
+    def remove(self, force=True):
+        _checked(invoke(["rm", *(["-f"] if force else []), self.name]))
+
+    def inspect(self):
+        import json
+
+        return json.loads(_checked(invoke(["inspect", self.name])).stdout)[0]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.remove()

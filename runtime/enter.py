@@ -1,0 +1,220 @@
+"""exec: run a command in a running container, hardened exactly as its init was.
+
+  parent (exec)   forks the joiner, relays the terminal (-t), returns the exit status
+  joiner          prepares the process plugins from its recorded options
+                  (the same seccomp program, from the same cache), joins PID 1's cgroups
+                  then, with one setns() on its pidfd, every namespace in which PID 1
+                  differs from us (one fd per namespace before Linux 5.8); forks:
+  command         is then in the container's PID namespace: the same process plugins'
+                  setup_child as the init (no_new_privs, seccomp, capabilities, then user
+                  and working directory), its terminal, exec with the init's environment
+                  plus -e.
+
+Both children die with their parent (PR_SET_PDEATHSIG) and everything in the container
+dies with its PID 1.
+"""
+
+import errno
+import os
+from types import SimpleNamespace
+
+import _signal as signal
+
+from . import plugins
+from .cli import CORE_OPTIONS, HELP, UsageError, _want_tty, parse, parse_env, require_root, subcommand_help
+from .commands import running_init
+from .container import FORWARDED, _read_all, exec_failure, report_and_exit, setup_failure
+from .errors import ContainerError
+from .linux import (
+    CLONE_NEWCGROUP,
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWTIME,
+    CLONE_NEWUSER,
+    CLONE_NEWUTS,
+    Linux,
+)
+from .plugin import Context
+from .plugins.cgroup.hierarchy import hierarchies
+from .plugins.process import Process
+
+USAGE = "exec [-t] [-e KEY=VALUE] [-u USER] [-w DIR] NAME COMMAND [ARGS...]"
+# The run options that mean the same for exec (--user and --workdir default to run's).
+OPTIONS = tuple(o for o in CORE_OPTIONS if o.dest in ("env", "tty", "no_tty")) + tuple(
+    o for o in Process.options if o.dest in ("user", "workdir")
+)
+# The plugins whose setup_child shapes the init's process rather than its container:
+# they shape an exec'd process the same way (no_new_privs, seccomp, capabilities, user).
+PROCESS_PLUGINS = ("no-new-privs", "seccomp", "caps", "process")
+# In the order they are joined: the user namespace first, for the rights to join the rest.
+NAMESPACES = (
+    ("user", CLONE_NEWUSER),
+    ("mnt", CLONE_NEWNS),
+    ("uts", CLONE_NEWUTS),
+    ("ipc", CLONE_NEWIPC),
+    ("net", CLONE_NEWNET),
+    ("pid", CLONE_NEWPID),
+    ("cgroup", CLONE_NEWCGROUP),
+    ("time", CLONE_NEWTIME),
+)
+
+
+def exec_command(argv):
+    options, positional = parse(argv, (HELP, *OPTIONS))
+    if options.help:
+        print(subcommand_help(USAGE, "Run COMMAND in the running container NAME, with its init's process_plugins.", OPTIONS))
+        return 0
+    if len(positional) < 2:
+        raise UsageError(f"missing {'COMMAND' if positional else 'NAME'} (usage: demo-runtime {USAGE})")
+    tty = _want_tty(options)
+    env = parse_env(options.env, tty)
+    require_root()
+    return execute(positional[0], positional[1:], env=env, user=options.user, workdir=options.workdir, tty=tty)
+
+
+def execute(name, command, env=None, user=None, workdir=None, tty=False, linux=None):
+    """Run command in container `name` to its end; returns its exit status (as run's)."""
+    linux = linux or Linux()
+    _, record, pidfd = running_init(name, linux)
+    try:
+        options = SimpleNamespace(**record["options"])
+        options.user = user or getattr(options, "user", None)
+        options.workdir = workdir or getattr(options, "workdir", None)
+        return _execute(record, options, pidfd, command, env or {}, tty, linux)
+    finally:
+        linux.close(pidfd)
+
+
+def _execute(record, options, pidfd, command, extra_env, tty, linux):
+    pid = record["pid"]
+    ctx = Context(record["image"], command, options, linux, tty=tty)
+    ctx.env = _environment(linux, pid)
+    ctx.env.update(extra_env)
+    process_plugins = [cls() for cls in plugins.select(options) if cls.name in PROCESS_PLUGINS]
+    joins = [(ns, flag) for ns, flag in NAMESPACES if _namespace(pid, ns) != _namespace("self", ns)]
+    cgroups = [f"{h.mount}{h.own.rstrip('/')}" for h in _hierarchies(linux, pid)]
+    report_read, report_write = linux.pipe()
+    console = None
+    if tty:
+        from .console import Console
+
+        console = Console(linux)
+    previous = {}
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    try:
+        joiner = linux.fork()
+        if joiner == 0:
+            _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console)
+        previous = {s: signal.signal(s, lambda signum, frame: linux.kill(joiner, signum)) for s in FORWARDED}
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+    linux.close(report_write)
+    try:
+        if console:
+            console.receive()
+        failure = _read_all(linux, report_read)
+        if failure:
+            linux.waitpid(joiner)
+            code, _, message = failure.partition("\n")
+            raise ContainerError(int(code), message)
+        status = console.relay(joiner) if console else linux.waitpid(joiner)[1]
+        return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    finally:
+        linux.close(report_read)
+        if console:
+            console.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console):
+    """The first child: join the container, fork the command, pass on its status. Never returns."""
+    linux = ctx.linux
+    try:
+        linux.set_parent_death_signal(signal.SIGKILL)
+        linux.setpgid(0, 0)  # terminal signals reach only the exec command, which forwards them
+        linux.chdir(record["cwd"])  # where run was started: relative option paths mean the same
+        for plugin in process_plugins:
+            plugin.prepare(ctx)
+        for path in cgroups:
+            linux.write_file(f"{path}/cgroup.procs", "0")
+        _join(linux, record["pid"], pidfd, joins)
+        if any(ns == "user" for ns, _ in joins):
+            linux.become_root()
+        command = linux.fork()  # the first process of ours in the container's PID namespace
+        if command == 0:
+            _command(ctx, process_plugins, report_write, console)
+        linux.close(report_write)
+        if console:
+            console.close()  # the parent sees EOF if the command fails before it sends its pty
+        for signum in FORWARDED:
+            signal.signal(signum, lambda signum, frame: linux.kill(command, signum))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        status = linux.waitpid(command)[1]
+        code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    except BaseException as e:  # never return into the parent's stack
+        report_and_exit(linux, report_write, *setup_failure(ctx, e))
+    os._exit(code)
+
+
+def _join(linux, pid, pidfd, joins):
+    flags = 0
+    for _, flag in joins:
+        flags |= flag
+    try:
+        linux.setns(pidfd, flags)  # all at once, atomically (Linux >= 5.8)
+        return
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
+    fds = [(linux.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC), flag) for ns, flag in joins]
+    try:
+        for fd, flag in fds:
+            linux.setns(fd, flag)
+    finally:
+        for fd, _ in fds:
+            linux.close(fd)
+
+
+def _command(ctx, process_plugins, report_write, console):
+    """The exec'd command, in the container: the init's lock-down, then exec. Never returns."""
+    try:
+        ctx.linux.set_parent_death_signal(signal.SIGKILL)
+        for signum in FORWARDED:
+            signal.signal(signum, signal.SIG_DFL)
+        for plugin in process_plugins:
+            plugin.setup_child(ctx)
+        if console:
+            console.attach()
+        else:
+            ctx.linux.setsid()  # as the init: no controlling terminal of the caller's to TIOCSTI into
+        ctx.linux.close_on_exec_from(3)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        code, message = exec_failure(ctx, ctx.env)
+    except BaseException as e:
+        code, message = setup_failure(ctx, e)
+    report_and_exit(ctx.linux, report_write, code, message)
+
+
+def _namespace(pid, ns):
+    try:
+        return os.stat(f"/proc/{pid}/ns/{ns}").st_ino
+    except FileNotFoundError:  # a kernel without that kind of namespace
+        return None
+
+
+def _environment(linux, pid):
+    """PID 1's environment as it was given at its exec."""
+    raw = linux.read_file(f"/proc/{pid}/environ", 1 << 20) or ""
+    env = {}
+    for item in raw.split("\0"):
+        key, has_value, value = item.partition("=")
+        if key and has_value:
+            env[key] = value
+    return env
+
+
+def _hierarchies(linux, pid):
+    return hierarchies(linux.read_file(f"/proc/{pid}/cgroup", 65536) or "", linux.read_file("/proc/self/mountinfo", 1 << 20) or "")

@@ -1,0 +1,224 @@
+"""What the runtime knows about its named containers, on disk under ROOT/NAME/:
+
+  state.json  the record (FORMAT_VERSION, image, options, PID 1, status, exit code),
+              replaced atomically (written beside it, then renamed over it)
+  lock        flock()ed by every command that reads the record and then changes it
+  alive       flock()ed by the container's supervisor as long as it lives (and by its
+              janitor, which inherits it): a free lock means that no one is in charge,
+              whatever state.json says
+  log         the container's stdout and stderr (detached containers)
+
+A directory is prepared under a hidden name and renamed into place complete, so a
+name is claimed atomically (rename onto an existing container fails) and no reader
+ever sees half a container.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+
+from . import errors
+from .errors import ContainerError
+
+ROOT = "/run/demo-runtime/containers"
+FORMAT_VERSION = 1
+_NEW = ".new-"  # prefix of directories being prepared
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_REQUIRED = ("version", "name", "image", "command", "status")
+
+
+def check_name(name):
+    """Docker's rule, [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters (it names files)."""
+    if not (0 < len(name) <= 64 and set(name) <= _NAME_CHARS and name[0].isalnum()):
+        raise ContainerError(
+            errors.USAGE, f"invalid container name {name!r}: 1-64 letters, digits, '_', '.' and '-', starting with a letter or digit"
+        )
+    return name
+
+
+def generate_name():
+    return f"dr-{os.urandom(4).hex()}"
+
+
+def process_start_time(pid):
+    """The kernel's start time of a process (clock ticks since boot), or None if it is gone:
+    with the pid, it tells a process apart from a later one that reuses the pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+
+
+class _Lock:
+    def __init__(self, path, mode, create=False):
+        self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0), 0o600)
+        fcntl.flock(self.fd, mode)
+
+    def release(self):
+        os.close(self.fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+class State:
+    """One container's directory."""
+
+    def __init__(self, name, root=ROOT):
+        self.name = name
+        self.root = root
+        self.path = f"{root}/{name}"
+        self.log = f"{self.path}/log"
+
+    # -- creating ----------------------------------------------------------
+    @classmethod
+    def create(cls, name, record, root=ROOT):
+        """Claim NAME with its first record; returns (state, the held alive lock)."""
+        staging = f"{root}/{_NEW}{name}-{os.getpid()}"
+        for attempt in range(10):  # the last container's rm may remove the root meanwhile
+            try:
+                os.makedirs(root, 0o700, exist_ok=True)
+                os.mkdir(staging, 0o700)
+                break
+            except FileNotFoundError:
+                if attempt == 9:
+                    raise
+            except OSError as e:
+                raise ContainerError(errors.STATE_UNREADABLE, f"cannot write container state in {root}: {e.strerror}") from None
+        alive = None
+        try:
+            alive = _Lock(f"{staging}/alive", fcntl.LOCK_EX, create=True)
+            for entry in ("lock", "log"):
+                os.close(os.open(f"{staging}/{entry}", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            _write_json(f"{staging}/state.json", {"version": FORMAT_VERSION, "name": name, **record})
+            try:
+                os.rename(staging, f"{root}/{name}")
+            except OSError as e:
+                if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise ContainerError(errors.NAME_IN_USE, f"container name {name!r} is already in use") from None
+                raise
+        except BaseException:
+            if alive:
+                alive.release()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return cls(name, root), alive
+
+    # -- reading -----------------------------------------------------------
+    @classmethod
+    def find(cls, name, root=ROOT):
+        check_name(name)
+        state = cls(name, root)
+        if not os.path.isdir(state.path):
+            raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {name}")
+        return state
+
+    def read(self):
+        """The record, with `status` made true: running only while a supervisor is in charge."""
+        record = self.load()
+        if record["status"] != "exited" and not self.supervised():
+            record.update(status="exited", exit_code=None, reason="its supervisor died")
+        return record
+
+    def load(self):
+        """The record as written."""
+        path = f"{self.path}/state.json"
+        try:
+            with open(path, "rb") as f:
+                record = json.loads(f.read())
+        except FileNotFoundError:
+            raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {self.name}") from None
+        except (OSError, ValueError) as e:
+            raise ContainerError(errors.STATE_UNREADABLE, f"container {self.name}: unreadable state {path}: {e}") from None
+        if not isinstance(record, dict) or any(key not in record for key in _REQUIRED):
+            raise ContainerError(errors.STATE_UNREADABLE, f"container {self.name}: unreadable state {path}: fields missing")
+        if record["version"] != FORMAT_VERSION:
+            raise ContainerError(
+                errors.STATE_UNREADABLE,
+                f"container {self.name}: state {path} has format version {record['version']!r}, this demo-runtime reads {FORMAT_VERSION}",
+            )
+        return record
+
+    def supervised(self):
+        """Whether the supervisor (or its janitor) still holds the alive lock."""
+        try:
+            fd = os.open(f"{self.path}/alive", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    def wait_unsupervised(self):
+        """Block until the supervisor and its janitor are done (teardowns run, exit recorded)."""
+        try:
+            _Lock(f"{self.path}/alive", fcntl.LOCK_SH).release()
+        except FileNotFoundError:
+            pass
+
+    # -- changing ----------------------------------------------------------
+    def lock(self):
+        """The container's lock; NO_SUCH_CONTAINER if it was removed while we waited."""
+        try:
+            held = _Lock(f"{self.path}/lock", fcntl.LOCK_EX)
+        except FileNotFoundError:
+            raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {self.name}") from None
+        if os.fstat(held.fd).st_nlink == 0:  # removed by whoever held it before us
+            held.release()
+            raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {self.name}")
+        return held
+
+    def update(self, **fields):
+        """Change fields of the record (call with the lock held)."""
+        path = f"{self.path}/state.json"
+        with open(path, "rb") as f:
+            record = json.loads(f.read())
+        record.update(fields)
+        _write_json(path, record)
+
+    def remove(self):
+        """Delete the directory (call with the lock held: the lock file goes last)."""
+        for entry in os.listdir(self.path):
+            if entry != "lock":
+                os.unlink(f"{self.path}/{entry}")
+        os.unlink(f"{self.path}/lock")
+        os.rmdir(self.path)
+        # The last container out removes the root, and /run/demo-runtime if that is empty too.
+        parents = [self.root]
+        if os.path.basename(os.path.dirname(self.root)) == "demo-runtime":
+            parents.append(os.path.dirname(self.root))
+        for path in parents:
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
+
+
+def names(root=ROOT):
+    """The containers' names, sorted; removes what a killed start left half-prepared."""
+    try:
+        entries = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        if entry.startswith(_NEW) and not State(entry, root).supervised():
+            shutil.rmtree(f"{root}/{entry}", ignore_errors=True)
+    return [e for e in entries if not e.startswith(".")]
+
+
+def _write_json(path, record):
+    temporary = f"{path}.{os.getpid()}"
+    with open(temporary, "w") as f:
+        json.dump(record, f)
+    os.rename(temporary, path)

@@ -1,0 +1,90 @@
+"""The supervisor of a detached container: it dies, the container dies; the starting
+command dies, nothing is left; many containers at once."""
+
+import shlex
+
+import pytest
+
+from .containers import STATE_ROOT
+
+pytestmark = pytest.mark.property("supervision")
+
+# On the target: wait (at most 10 s) until a shell condition holds.
+WAIT = "for i in $(seq 1000); do {} && break; sleep 0.01; done"
+
+
+@pytest.mark.parametrize("remove", [False, True], ids=["kept", "rm"])
+def test_supervisor_sigkilled_takes_the_container_with_it(runtime, host, names, remove):
+    name = runtime.start(names(), options=("--rm",) if remove else ())
+    state = runtime.state(name)
+    host.check_output("kill -KILL %s", str(state["supervisor"]))
+    # The janitor records the exit (or, with --rm, removes the state) after its teardowns.
+    if remove:
+        host.check_output(WAIT.format(f"! test -e {STATE_ROOT}/{name}"))
+        assert runtime.state(name) is None
+    else:
+        host.check_output(WAIT.format(f"grep -q '\"status\": \"exited\"' {STATE_ROOT}/{name}/state.json"))
+        after = runtime.state(name)
+        assert (after["status"], after["exit_code"], after["reason"]) == ("exited", None, "its supervisor died")
+        assert "exited: its supervisor died" in runtime.cli("ps", "-a").stdout
+        assert runtime.cli("exec", name, "true").rc == 73
+    # PID 1 is dead (at most a zombie, until the host's init reaps the orphan).
+    assert host.run("grep -q '^State:.*[RSDT]' /proc/%s/status", str(state["pid"])).rc != 0
+    # no_residue: no loop device, cgroup or process of it left
+
+
+KILLED_MID_START = r"""
+import json, os, subprocess, sys, time
+argv, path = sys.argv[1:-1], sys.argv[-1]
+r, w = os.pipe()
+os.set_blocking(w, False)
+for size in (65536, 1):  # fill the pipe: printing the name then blocks the runtime
+    try:
+        while True:
+            os.write(w, b"x" * size)
+    except BlockingIOError:
+        pass
+os.set_blocking(w, True)
+runtime = subprocess.Popen(argv, stdout=w)
+os.close(w)
+for _ in range(1000):
+    try:
+        if json.load(open(f"{path}/state.json"))["status"] == "running":
+            break
+    except (OSError, ValueError):
+        pass
+    time.sleep(0.01)
+else:
+    sys.exit("never ran")
+runtime.kill()  # after PID 1 runs, before the runtime has said so
+runtime.wait()
+for _ in range(1000):
+    if not os.path.exists(path):
+        print("gone")
+        break
+    time.sleep(0.01)
+"""
+
+
+def test_runtime_killed_mid_run_d_leaves_nothing(runtime, host, names):
+    name = names()
+    argv = runtime.target.run_argv(["run", "-d", "--name", name, runtime.target.image, "sleep", "1000"])
+    out = host.run(shlex.join(["python3", "-c", KILLED_MID_START, *argv, f"{STATE_ROOT}/{name}"]))
+    assert (out.rc, out.stdout) == (0, "gone\n"), out.stderr
+    # no_residue: no supervisor, PID 1, loop device or cgroup either
+
+
+def test_twenty_at_once_all_reachable_all_removed(runtime, host, names):
+    started = [names() for _ in range(20)]
+    run = " & ".join(
+        shlex.join(runtime.target.run_argv(["run", "-d", "--name", n, "--hostname", n, runtime.target.image, "sleep", "1000"]))
+        for n in started
+    )
+    out = host.run(f"{run} & wait")
+    assert sorted(out.stdout.split()) == sorted(started), out.stderr
+    enter = " & ".join(shlex.join(runtime.target.run_argv(["exec", n, "/bin/hostname"])) for n in started)
+    out = host.run(f"{enter} & wait")
+    assert sorted(out.stdout.split()) == sorted(started), out.stderr
+    remove = shlex.join(runtime.target.run_argv(["rm", "-f", *started]))
+    assert host.run(remove).rc == 0
+    assert all(runtime.state(n) is None for n in started)
