@@ -182,6 +182,7 @@ def _command(ctx, process_plugins, report_write, console):
     """The exec'd command, in the container: the init's lock-down, then exec. Never returns."""
     try:
         ctx.linux.set_parent_death_signal(signal.SIGKILL)
+        ctx.linux.make_undumpable()  # visible in the container's PID namespace from here on
         for signum in FORWARDED:
             signal.signal(signum, signal.SIG_DFL)
         for plugin in process_plugins:

@@ -51,6 +51,7 @@ MNT_DETACH = 0x2
 
 _SIGCHLD = 17
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220}
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 _SYS_CLOSE_RANGE = 436  # the same on x86_64 and aarch64
@@ -171,6 +172,12 @@ class Linux(Processes, Files, Terminals, Network):
 
     def set_parent_death_signal(self, signum):
         self._check(self._libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signum), 0, 0, 0))
+
+    def make_undumpable(self):
+        """prctl(PR_SET_DUMPABLE, 0) until execve: other processes of the container then
+        cannot open /proc/PID/exe (the runtime's interpreter) or /proc/PID/fd/* of this
+        one, which is still the runtime, without CAP_SYS_PTRACE (as runc's init does)."""
+        self._check(self._libc.prctl(_PR_SET_DUMPABLE, ctypes.c_ulong(0), 0, 0, 0))
 
     def close_on_exec_from(self, lowest):
         """Mark every descriptor >= lowest close-on-exec (fds the runtime inherited too)."""

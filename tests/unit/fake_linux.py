@@ -41,6 +41,9 @@ class FakeLinux:
     def set_parent_death_signal(self, signum):
         self._record("set_parent_death_signal", signum)
 
+    def make_undumpable(self):
+        self._record("make_undumpable")
+
     def close_on_exec_from(self, lowest):
         self._record("close_on_exec_from", lowest)
 

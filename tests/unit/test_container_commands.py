@@ -2,6 +2,7 @@
 
 import errno
 import os
+from types import SimpleNamespace
 
 import pytest
 
@@ -81,3 +82,26 @@ def test_describe_status():
     assert commands.describe_status({"status": "running"}) == "running"
     assert commands.describe_status({"status": "exited", "exit_code": 3}) == "exited (3)"
     assert commands.describe_status({"status": "exited", "exit_code": None, "reason": "its supervisor died"}) == "exited: its supervisor died"
+
+
+def test_the_exec_command_is_undumpable_before_anything_else_of_the_container():
+    """From its fork it is visible in the container's PID namespace while still the
+    runtime's interpreter: non-dumpable, the container cannot open its /proc/PID/exe."""
+    from runtime.errors import ContainerError
+    from runtime.plugin import Context, Plugin
+
+    class Tell(Plugin):
+        def setup_child(self, ctx):  # the first process plugin: report what was called so far
+            raise ContainerError(99, ",".join(call[0] for call in ctx.linux.calls))
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        ctx = Context("img", ["true"], SimpleNamespace(), FakeLinux())
+        enter._command(ctx, [Tell()], write_end, None)  # never returns
+    os.close(write_end)
+    report = os.read(read_end, 4096).decode()
+    os.close(read_end)
+    assert os.waitpid(pid, 0)[1] >> 8 == 99
+    assert report.split("\n", 1)[1].split(",") == ["set_parent_death_signal", "make_undumpable"]
