@@ -22,6 +22,9 @@ class DemoRuntimeBackend(base.BaseBackend):
         self.name, self.user = self.parse_containerspec(name)
         super().__init__(self.name, *args, **kwargs)
 
+    def get_encoding(self):
+        return "utf-8"  # what the runtime's messages are; an image need not have python to ask
+
     def run(self, command, *args, **kwargs):
         cmd = self.get_command(command, *args)
         status, stdout, stderr = self.exec(["/bin/sh", "-c", cmd])

@@ -7,6 +7,8 @@ import uuid
 import pytest
 
 from . import report
+from runtime.api import IDLE
+
 from .containers import NAME_PREFIX, STATE_ROOT, Runtime
 from .targets import select_targets
 
@@ -49,8 +51,12 @@ def runtime(target):
 
 @pytest.fixture(scope="session")
 def container(runtime):
-    """testinfra host: each command runs in a new container with default options."""
-    return runtime.container()
+    """testinfra host on one detached container with default options, for the tests that
+    only look at it: each command is exec'd into it (a fresh container per command cost a
+    start each). Started before any test's residue snapshot (session scope), removed last."""
+    name = runtime.start(f"{NAME_PREFIX}-shared", *IDLE)
+    yield runtime.entered(name)
+    runtime.cli("rm", "-f", name)
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,14 @@
 
 import json
 import shlex
+import sys
 import uuid
+from pathlib import Path
 
 from testinfra.backend.base import BaseBackend
 from testinfra.host import Host
+
+from runtime.testing.backend import DemoRuntimeBackend
 
 
 # Names of the containers this test session makes: other sessions share the machine.
@@ -47,6 +51,11 @@ class Runtime:
         assert (out.rc, out.stdout) == (0, f"{name}\n"), out.stderr
         return name
 
+    def entered(self, name):
+        """A testinfra Host whose every command is `exec`'d into the running container NAME:
+        the package's backend, with its exec run on the target."""
+        return Host(TargetExecBackend(self, name))
+
     def state(self, name):
         """The container's record as the runtime wrote it (or None)."""
         out = self.host.run("cat %s/%s/state.json", STATE_ROOT, name)
@@ -76,3 +85,18 @@ class ContainerBackend(BaseBackend):
         command = self.quote(command, *args)
         out = self.runtime.sh(command, options=self.options, image=self.image)
         return self.result(out.rc, self.encode(command), out.stdout_bytes, out.stderr_bytes)
+
+
+class TargetExecBackend(DemoRuntimeBackend):
+    """runtime.testing's backend: in this process where the target is this machine's own
+    runtime, else its `exec` run on the target (over ssh, or a --runtime given)."""
+
+    def __init__(self, runtime, name):
+        self.runtime = runtime
+        super().__init__(name)
+
+    def exec(self, command):
+        if self.runtime.target.runtime == str(Path(sys.executable).parent / "demo-runtime"):
+            return super().exec(command)  # the package's own: in-process, no interpreter start
+        out = self.runtime.cli("exec", "-T", self.name, *command)
+        return out.rc, out.stdout_bytes, out.stderr_bytes
