@@ -49,12 +49,13 @@ def runtime(target):
     return Runtime(target)
 
 
-@pytest.fixture(scope="session")
-def container(runtime):
-    """testinfra host on one detached container with default options, for the tests that
-    only look at it: each command is exec'd into it (a fresh container per command cost a
-    start each). Started before any test's residue snapshot (session scope), removed last."""
-    name = runtime.start(f"{NAME_PREFIX}-shared", *IDLE)
+@pytest.fixture(scope="module")
+def container(runtime, request):
+    """testinfra host on one detached container with default options, for a module of tests
+    that only look at it: each command is exec'd into it (a fresh container per command cost
+    a start each). Module scope: set up before a test's residue snapshot, and gone before
+    other modules count loop devices."""
+    name = runtime.start(f"{NAME_PREFIX}-{request.module.__name__.rpartition('.')[2]}", *IDLE)
     yield runtime.entered(name)
     runtime.cli("rm", "-f", name)
 
