@@ -215,12 +215,13 @@ def remove(state, force, linux):
         if not force:
             raise ContainerError(errors.WRONG_STATE, f"container {state.name} is {record['status']}: stop it first, or rm -f")
         pidfd = open_init(record, linux)
-        if pidfd is None:
+        if pidfd is None and record["status"] != "running":
             raise ContainerError(errors.WRONG_STATE, f"container {state.name} is {record['status']}: try again")
-        try:
-            linux.pidfd_send_signal(pidfd, signal.SIGKILL)
-        finally:
-            linux.close(pidfd)
+        if pidfd is not None:  # None: running, but its init just died (another rm -f?)
+            try:
+                linux.pidfd_send_signal(pidfd, signal.SIGKILL)
+            finally:
+                linux.close(pidfd)
     state.wait_unsupervised()
     try:
         with state.lock():
