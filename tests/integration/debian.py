@@ -18,7 +18,10 @@ SOURCES = "/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources
 
 
 def mirror_from_sources(text):
-    """The first `deb` URI that serves SUITE, from one-line and deb822 sources."""
+    """The first `deb` URI that serves SUITE, from one-line and deb822 sources; else the
+    first Debian archive URI of another suite (a Debian 13 target's mirror serves
+    bookworm too), else None."""
+    other = None
     for stanza in text.split("\n\n"):
         fields = {}
         for line in stanza.splitlines():
@@ -31,12 +34,17 @@ def mirror_from_sources(text):
                     words.pop(0)
                 if len(words) >= 2 and words[1] == SUITE:
                     return words[0]
+                if len(words) >= 2 and not words[0].rstrip("/").endswith("-security"):
+                    other = other or words[0]
             elif ":" in line:
                 key, _, value = line.partition(":")
                 fields[key.strip().lower()] = value.split()
-        if "deb" in fields.get("types", []) and SUITE in fields.get("suites", []) and fields.get("uris"):
-            return fields["uris"][0]
-    return None
+        if "deb" in fields.get("types", []) and fields.get("uris"):
+            if SUITE in fields.get("suites", []):
+                return fields["uris"][0]
+            if not fields["uris"][0].rstrip("/").endswith("-security"):
+                other = other or fields["uris"][0]
+    return other
 
 
 def bookworm_image(host, build_script):
