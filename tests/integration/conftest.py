@@ -10,6 +10,7 @@ from . import report
 from runtime.api import IDLE
 
 from .containers import NAME_PREFIX, STATE_ROOT, Runtime
+from .netns import ip_netns_ready, netns  # noqa: F401 - fixtures for every test with a network of its own
 from .targets import select_targets
 
 

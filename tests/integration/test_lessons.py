@@ -6,7 +6,6 @@ import shlex
 import pytest
 
 from .lesson_pages import REPO_ROOT_ON, examples, matches
-from .test_bridge import ip_netns_ready  # noqa: F401 (a fixture: the ports lesson adds a netns)
 
 pytestmark = pytest.mark.property("lessons")
 

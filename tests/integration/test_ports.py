@@ -8,7 +8,7 @@ import pytest
 
 from runtime import errors
 
-from .test_bridge import BRIDGE, LONG, ip_netns_ready, netns, wait_for  # noqa: F401 (fixtures)
+from .netns import BRIDGE, LONG, wait_for
 
 pytestmark = pytest.mark.property("ports")
 

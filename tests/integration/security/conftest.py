@@ -10,7 +10,6 @@ import time
 import pytest
 
 from ..conftest import serve_on_host
-from ..test_bridge import ip_netns_ready, netns  # noqa: F401 (fixtures, for held_bridge)
 
 
 class Verdict:

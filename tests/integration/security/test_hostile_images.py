@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from ..test_bridge import BRIDGE, ip_netns_ready, netns  # noqa: F401 - fixtures for the bridged case
+from ..netns import BRIDGE
 
 pytestmark = pytest.mark.property("mount")
 
@@ -121,7 +121,7 @@ def test_symlinks_at_files_the_runtime_writes_stay_inside(runtime, host, hostile
     assert host_dir() == host_dir.before
 
 
-def test_symlinked_name_files_with_a_bridge_stay_inside(netns, hostile_image, host_dir):  # noqa: F811
+def test_symlinked_name_files_with_a_bridge_stay_inside(netns, hostile_image, host_dir):
     image = hostile_image(
         "bridged",
         "rm /etc/hosts",

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ..test_bridge import wait_for
+from ..netns import wait_for
 from .conftest import Verdict, blocked, breached
 
 pytestmark = pytest.mark.property("net")

@@ -3,7 +3,7 @@ sockets, and so no ARP spoofing of a bridge's neighbour table."""
 
 import pytest
 
-from ..test_bridge import wait_for
+from ..netns import wait_for
 from .conftest import Verdict, blocked, breached
 
 pytestmark = pytest.mark.property("caps")

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from ..test_bridge import wait_for
+from ..netns import wait_for
 from .conftest import blocked, breached
 
 pytestmark = pytest.mark.property("cgroup")

@@ -1,0 +1,137 @@
+"""Network namespaces for the tests that need a network of their own (bridge, ports,
+NAT, raw sockets): each test makes one, runs demo-runtime in it with `ip netns exec`,
+and finds it as it left it. The fixtures are registered in conftest.py."""
+
+import shlex
+import time
+import uuid
+
+import pytest
+
+from .containers import Runtime
+
+BRIDGE = "--net", "bridge"
+# A container init that ends on SIGTERM (PID 1 gets no default actions: `sleep` would not).
+# Says "trapped" once a TERM (forwarded by the runtime) would end it.
+LONG = ("/bin/sh", "-c", "trap 'exit 0' TERM; echo trapped; while :; do sleep 0.1; done")
+
+
+class NsRuntime(Runtime):
+    """demo-runtime run with `ip netns exec NS` in front."""
+
+    def __init__(self, runtime, namespace):
+        super().__init__(runtime.target)
+        self.namespace = namespace
+
+    def argv(self, *command, options=(), image=None):
+        return ["ip", "netns", "exec", self.namespace, *super().argv(*command, options=options, image=image)]
+
+
+class Netns:
+    def __init__(self, host, runtime, name):
+        self.host = host
+        self.name = name
+        self.runtime = NsRuntime(runtime, name)
+        self.pids = []
+
+    def run(self, script):
+        """A host shell command inside the namespace."""
+        return self.host.run(f"ip netns exec {self.name} sh -c {shlex.quote(script)}")
+
+    def check(self, script):
+        out = self.run(script)
+        assert out.rc == 0, f"{script}: {out.stderr}"
+        return out.stdout
+
+    def start(self, *command, options=BRIDGE, out):
+        """A container in the background; returns the runtime's pid (ip netns exec execs it)."""
+        line = self.runtime.line(*command, options=options)
+        pid = int(self.host.check_output(f"{line} >{out} 2>&1 </dev/null & echo $!"))
+        self.pids.append(pid)
+        return pid
+
+    def start_long(self, options=BRIDGE, *, out):
+        """LONG in the background, once its TERM trap is set; returns the runtime's pid."""
+        pid = self.start(*LONG, options=options, out=out)
+        wait_for(lambda: "trapped" in self.host.run(f"cat {out}").stdout, 15, "the container's TERM trap")
+        return pid
+
+    def running(self, pid):
+        return self.host.run(f"ps -o stat= -p {pid} | grep -qv Z").rc == 0
+
+    def wait_exit(self, pid, timeout=20):
+        wait_for(lambda: not self.running(pid), timeout, f"runtime {pid} to exit")
+
+    def listen(self, address, reply, workdir):
+        """A TCP service inside the namespace (not in a container), IPv4 or IPv6: its port."""
+        port_file = f"{workdir}/port-{uuid.uuid4().hex[:6]}"
+        script = (
+            f"import socket;s=socket.socket(socket.AF_INET6 if ':' in {address!r} else socket.AF_INET);s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+            f"s.bind(({address!r},0));s.listen(8);open({port_file!r},'w').write(str(s.getsockname()[1]));"
+            f"[(c.sendall(({reply!r}+' '+a[0]+'\\n').encode()),c.close()) for c,a in iter(s.accept,None)]"
+        )
+        pid = self.host.check_output(
+            f"ip netns exec {self.name} python3 -c {shlex.quote(script)} >/dev/null 2>&1 & echo $!"
+        )
+        self.pids.append(int(pid))
+        wait_for(lambda: self.host.run(f"test -s {port_file}").rc == 0, 10, "the listener")
+        return int(self.host.check_output(f"cat {port_file}"))
+
+    def snapshot(self):
+        """Links, addresses, routes and firewall rules in the namespace, and the runtime's
+        state directory for it. (Not ip_forward: --nat leaves it on, see the NAT test.)"""
+        n = self.name
+        return self.host.check_output(
+            f"ip -n {n} -o link | awk -F': ' '{{print $2}}' | cut -d@ -f1;"
+            f"ip -n {n} -o addr | awk '{{print $2, $3, $4}}';"
+            # (a bridge's carrier, "linkdown", follows its ports: state, not residue)
+            f"{{ ip -n {n} route; ip -n {n} -6 route; }} | sed 's/ linkdown//';"
+            f"ip netns exec {n} nft list ruleset;"
+            f"ls -d /run/demo-runtime/net/$(stat -L -c %i /run/netns/{n})-* 2>/dev/null; true"
+        )
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def host_links(host):
+    """The machine's own namespace: names only, read-only."""
+    return host.check_output("ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1; ip -o addr | awk '{print $2, $4}'")
+
+
+@pytest.fixture(scope="session")
+def ip_netns_ready(host):
+    """`ip netns add` mounts /run/netns the first time and leaves it: have that happen
+    before any test's residue snapshot, so it is not taken for the runtime's."""
+    if host.run("command -v nft && command -v ip").rc != 0:
+        pytest.fail("the bridge tests need ip (iproute2) and nft (nftables) on the target")
+    host.check_output("ip netns add dr-test-prime && ip netns del dr-test-prime")
+
+
+@pytest.fixture
+def netns(host, runtime, ip_netns_ready):
+    name = f"dr-test-{uuid.uuid4().hex[:8]}"
+    host.check_output(f"ip netns add {name} && ip -n {name} link set lo up")
+    ns = Netns(host, runtime, name)
+    machine_before = host_links(host)
+    ns.before = ns.snapshot()
+    try:
+        yield ns
+        # Teardown is synchronous; allow a moment for anything the kernel does later.
+        deadline = time.monotonic() + 5
+        while ns.snapshot() != ns.before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after = ns.snapshot()
+        assert after == ns.before, f"left behind in {name}:\nbefore:\n{ns.before}\nafter:\n{after}"
+        assert host_links(host) == machine_before
+    finally:
+        for pid in ns.pids:
+            host.run(f"kill {pid} 2>/dev/null")
+        for pid in ns.pids:
+            ns.wait_exit(pid)
+        host.run(f"ip netns del {name}")
