@@ -60,6 +60,7 @@ _CLOSE_RANGE_CLOEXEC = 1 << 2
 _LOOP_SET_FD = 0x4C00
 _LOOP_CLR_FD = 0x4C01
 _LOOP_SET_STATUS64 = 0x4C04
+_LOOP_GET_STATUS64 = 0x4C05
 _LOOP_CONFIGURE = 0x4C0A
 _LOOP_CTL_GET_FREE = 0x4C82
 LO_FLAGS_READ_ONLY = 1
@@ -67,6 +68,7 @@ LO_FLAGS_AUTOCLEAR = 4
 # struct loop_info64, then struct loop_config = {fd, block_size, loop_info64, reserved[8]}
 _LOOP_INFO64 = "QQQQQIIII64s64s32s2Q"
 _LOOP_CONFIG = "=II" + _LOOP_INFO64 + "8Q"
+_LOOP_INFO64_SIZE = struct.calcsize("=" + _LOOP_INFO64)
 
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
@@ -89,6 +91,17 @@ class MagicLinkExec(OSError):
 
 def _loop_info(flags, name):
     return (0, 0, 0, 0, 0, 0, 0, 0, flags, os.fsencode(name)[:63], b"", b"", 0, 0)
+
+
+def _shares(info, st):
+    """Is this struct loop_info64 a device made as attach_loop(read_only=True) makes
+    them, for the file of stat result st? (lo_device is the kernel's dev_t encoding.)"""
+    device, inode, _rdevice, offset, sizelimit, _number, _encrypt, _key, flags = info[:9]
+    major, minor = (device >> 8) & 0xFFF, (device & 0xFF) | ((device >> 12) & 0xFFF00)
+    wanted = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR
+    return (inode, major, minor) == (st.st_ino, os.major(st.st_dev), os.minor(st.st_dev)) and (
+        offset == sizelimit == 0 and flags & wanted == wanted
+    )
 
 
 class Linux(Processes, Files, Terminals, Network):
@@ -435,12 +448,65 @@ class Linux(Processes, Files, Terminals, Network):
         return True
 
     # -- loop devices ------------------------------------------------------
+    def shared_loop(self, file_fd):
+        """An attached loop device this process may share for reading file_fd's file:
+        read-only, self-freeing, the whole file (offset 0, no size limit). Returns
+        (device fd, device path), or None.
+
+        sysfs names the candidates (backing_file, compared by inode); each is then
+        opened and asked again (LOOP_GET_STATUS64), since it may have freed itself and
+        been bound anew meanwhile. Once we hold it open it cannot free itself: autoclear
+        waits for the last close.
+        """
+        st = os.fstat(file_fd)
+        try:
+            names = [n for n in os.listdir("/sys/block") if n.startswith("loop")]
+        except OSError:
+            return None
+        for name in names:
+            try:
+                with open(f"/sys/block/{name}/loop/backing_file", "rb") as f:
+                    backing = f.read().rstrip(b"\n")
+                other = os.stat(backing)
+            except OSError:  # unbound, or its file is not reachable from here
+                continue
+            if (other.st_ino, other.st_dev) != (st.st_ino, st.st_dev):
+                continue
+            path = f"/dev/{name}"
+            try:
+                device = os.open(path, os.O_RDONLY)
+            except OSError:  # freed and removed meanwhile
+                continue
+            try:
+                info = struct.unpack("=" + _LOOP_INFO64, fcntl.ioctl(device, _LOOP_GET_STATUS64, bytes(_LOOP_INFO64_SIZE)))
+            except OSError:  # ENXIO: freed meanwhile
+                info = None
+            if info and _shares(info, st):
+                return device, path
+            os.close(device)
+        return None
+
+    def lock_loop_attach(self):
+        """An exclusive flock(2) on /dev/loop-control, held until the returned fd is
+        closed: runtimes attaching at once look for a shared device and attach one in
+        turn, so one image gets one device (and nobody races us for a free one)."""
+        try:
+            control = os.open("/dev/loop-control", os.O_RDWR)
+        except OSError as e:
+            raise NoFreeLoopDevice(e.errno, f"cannot open /dev/loop-control: {e.strerror}") from None
+        try:
+            fcntl.flock(control, fcntl.LOCK_EX)
+        except OSError as e:
+            os.close(control)
+            raise OSError(e.errno, f"flock: {e.strerror}", "/dev/loop-control") from None
+        return control
+
     def attach_loop(self, file_fd, read_only, name=""):
         """Bind file_fd to a free loop device that frees itself on last close.
 
-        Returns (device fd, device path). Another process may take the same free
-        device between LOOP_CTL_GET_FREE and our configure; that one is EBUSY for us
-        and we ask again.
+        Returns (device fd, device path). Another process (losetup) may take the same
+        free device between LOOP_CTL_GET_FREE and our configure; that one is EBUSY for
+        us and we ask again.
         """
         flags = LO_FLAGS_AUTOCLEAR | (LO_FLAGS_READ_ONLY if read_only else 0)
         try:

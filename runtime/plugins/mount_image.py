@@ -17,7 +17,7 @@ _EXT_MAGIC = b"\x53\xef"  # s_magic, little-endian, at byte 0x38 of the superblo
 class MountImage(Plugin):
     name = "mount-image"
     help = "the image through a self-freeing loop device; read-only under a tmpfs overlay unless --rw"
-    does = "the image on a loop device (LOOP_CONFIGURE, LO_FLAGS_AUTOCLEAR), mounted ext4; read-only under an overlay whose writes go to a tmpfs"
+    does = "the image on a loop device (LOOP_CONFIGURE, LO_FLAGS_AUTOCLEAR) shared by its readers, mounted ext4; read-only under an overlay whose writes go to a tmpfs"
     lost = "no root filesystem from the image: the container has nothing of its own to run in"
     options = (Option("--rw", None, "write through to the image file (exclusive: one such container at a time)"),)
     requires = ("mount",)
@@ -54,9 +54,25 @@ class MountImage(Plugin):
                 else f"image {path} is in use: --rw needs it exclusively",
             ) from None
         try:
-            self.loop_fd, self.loop_device = linux.attach_loop(self.image_fd, read_only=not rw, name=path)
+            self.loop_fd, self.loop_device = self._loop(linux, rw, path)
         except NoFreeLoopDevice as e:
             raise ContainerError(errors.NO_LOOP_DEVICE, str(e.strerror)) from None
+
+    def _loop(self, linux, rw, path):
+        """Readers of one image file share one loop device, hence one ext4 superblock
+        and one page cache: after the first start, attaching and mounting cost nearly
+        nothing. The device frees itself when its last holder, whoever that is, is
+        gone. Attaching is done under a lock, after looking once more, so starts at
+        once attach one device, not one each. A writer gets a device of its own."""
+        if not rw and (shared := linux.shared_loop(self.image_fd)):
+            return shared
+        lock = linux.lock_loop_attach()
+        try:
+            if not rw and (shared := linux.shared_loop(self.image_fd)):
+                return shared
+            return linux.attach_loop(self.image_fd, read_only=not rw, name=path)
+        finally:
+            linux.close(lock)
 
     def setup_child(self, ctx):
         linux = ctx.linux

@@ -21,6 +21,7 @@ class FakeLinux:
         self.statuses = {}  # pid -> wait status for waitpid (default 0: exited 0)
         self.links = {}  # host link name -> (index, kind, "a.b.c.d/len" or None)
         self.tables = set()  # nftables tables that exist
+        self.shared_loops = []  # what successive shared_loop calls find: a device path or None
         self.winsize = b"\x1e\x00\x5a\x00\x00\x00\x00\x00"  # 30 rows, 90 columns
 
     def _record(self, name, *args):
@@ -124,6 +125,15 @@ class FakeLinux:
 
     def pidfd_kill_and_wait(self, pidfd, signum):
         self._record("pidfd_kill_and_wait", signum)
+
+    def shared_loop(self, file_fd):
+        self._record("shared_loop")
+        found = self.shared_loops.pop(0) if self.shared_loops else None
+        return found and (os.open(os.devnull, os.O_RDONLY), found)
+
+    def lock_loop_attach(self):
+        self._record("lock_loop_attach")
+        return os.open(os.devnull, os.O_RDONLY)
 
     def attach_loop(self, file_fd, read_only, name=""):
         self._record("attach_loop", read_only, name)

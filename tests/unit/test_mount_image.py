@@ -46,11 +46,51 @@ def test_bad_images(tmp_path, make, code):
     assert raised.value.code == code
 
 
-def test_good_image_attaches_read_only_by_default(tmp_path):
+def loop_calls(fake):
+    return [call[0] for call in fake.calls if "loop" in call[0]]
+
+
+def test_the_first_reader_attaches_read_only_under_the_lock_after_looking_again(tmp_path):
     fake = FakeLinux()
     ctx, (_, _, device) = prepare(ext4_like(tmp_path / "ok.img"), fake)
+    assert loop_calls(fake) == ["shared_loop", "lock_loop_attach", "shared_loop", "attach_loop"]
     assert fake.named("attach_loop") == [(True, ctx.image)]
     assert device == "/dev/loop7"
+
+
+def test_a_reader_shares_an_attached_device_without_the_lock(tmp_path):
+    fake = FakeLinux()
+    fake.shared_loops = ["/dev/loop3"]
+    _, (_, _, device) = prepare(ext4_like(tmp_path / "ok.img"), fake)
+    assert loop_calls(fake) == ["shared_loop"]
+    assert device == "/dev/loop3"
+
+
+def test_a_device_attached_while_we_waited_for_the_lock_is_shared(tmp_path):
+    fake = FakeLinux()
+    fake.shared_loops = [None, "/dev/loop3"]
+    _, (_, _, device) = prepare(ext4_like(tmp_path / "ok.img"), fake)
+    assert loop_calls(fake) == ["shared_loop", "lock_loop_attach", "shared_loop"]
+    assert device == "/dev/loop3"
+
+
+def test_a_writer_never_shares(tmp_path):
+    fake = FakeLinux()
+    fake.shared_loops = ["/dev/loop3"]
+    ctx, (_, _, device) = prepare(ext4_like(tmp_path / "ok.img"), fake, rw=True)
+    assert loop_calls(fake) == ["lock_loop_attach", "attach_loop"]
+    assert fake.named("attach_loop") == [(False, ctx.image)]
+    assert device == "/dev/loop7"
+
+
+def test_the_lock_is_let_go_when_attaching_fails(tmp_path):
+    fake = FakeLinux(fail={"attach_loop": NoFreeLoopDevice(16, "no free loop device: busy")})
+    taken = []
+    lock = fake.lock_loop_attach
+    fake.lock_loop_attach = lambda: taken.append(lock()) or taken[-1]
+    with pytest.raises(ContainerError):
+        prepare(ext4_like(tmp_path / "ok.img"), fake)
+    assert len(taken) == 1 and (taken[0],) in fake.named("close")
 
 
 def test_no_loop_device(tmp_path):
