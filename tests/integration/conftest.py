@@ -111,12 +111,13 @@ def _snapshot(host, target, workdir):
     return {
         "attached loop devices": {b for b in sections.get("loop", ()) if b.startswith(ours)},
         "host mounts": {m for m in sections.get("mount", ()) if m.startswith(mine) or m in ("/tmp", "/mnt")},
-        # Names a runtime's temporary directory would have (tempfile's, ours, the seed's);
-        # other processes on a shared machine may add files of their own meanwhile.
+        # Names a runtime's temporary directory would have (ours, the seed's). The runtime
+        # stages on a tmpfs of its own and never calls tempfile on the host, so tempfile's
+        # "tmp*" names here are other processes' on a shared machine (pip, other suites).
         "temporary directories": {
             e
             for e in sections.get("tmp", ())
-            if e.startswith(("tmp", "demo-runtime", "containerimage")) and not e.startswith("demo-runtime-tests.")
+            if e.startswith(("demo-runtime", "containerimage")) and not e.startswith("demo-runtime-tests.")
         },
         "processes": {p for p in sections.get("proc", ()) if any(o in p for o in ours) and not p.startswith("Z")},
         # A cgroup is named after its runtime's pid: one whose runtime is gone is left over
