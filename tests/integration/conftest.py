@@ -91,7 +91,6 @@ def _snapshot(host, target, workdir):
         # /run/demo-runtime is the runtime's state root, not a temporary directory: what
         # is inside it is checked on its own (containers' state, network leases).
         "echo '## tmp'; ls -A /tmp /var/tmp 2>/dev/null; ls -A /run | grep -vx demo-runtime;"
-        "echo '## state'; ls -A /run/demo-runtime/containers 2>/dev/null;"
         "echo '## proc'; ps -eo stat=,args=;"
         "echo '## pid'; ps -eo pid=;"
         "echo '## cgroup'; find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/*' 2>/dev/null;"
@@ -123,7 +122,6 @@ def _snapshot(host, target, workdir):
         # A cgroup is named after its runtime's pid: one whose runtime is gone is left over
         # (a running one belongs to a live container, ours or another run's).
         "container cgroups": {c for c in sections.get("cgroup", ()) if c.rpartition("/")[2].split("-")[0] not in live},
-        "container state": sections.get("state", set()),
         "container states": {e for e in sections.get("state", ()) if e.startswith((NAME_PREFIX, f".new-{NAME_PREFIX}"))},
     }
 
