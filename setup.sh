@@ -43,6 +43,7 @@ packages=(
     libseccomp2 nftables                      # seccomp, bridge NAT
     util-linux iproute2 procps                # tests: setpriv, ipcmk, unshare, ip, ps, pgrep
     podman debootstrap                        # tests: podman save's docker-archive, a Debian image
+    conmon containerd                         # tests: podman and containerd's ctr drive the OCI runtime
     crun runc bubblewrap time                 # bench/: the peers, GNU time for peak RSS
 )
 missing=()
@@ -52,8 +53,35 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup.sh: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # containerd and podman enable and start system services; the tests run private
+    # instances instead. A policy-rc.d that refuses keeps the install from starting any,
+    # and the services of the packages installed here are disabled again (stopped too,
+    # should a policy-rc.d of the machine's own have let them start).
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# demo-runtime setup.sh: no service starts during its install\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        own_policy=1
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get -o DPkg::Lock::Timeout=300 update -qq
     apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null
+    if [ "$own_policy" = 1 ]; then
+        rm -f "$policy"
+        trap - EXIT
+    fi
+    mapfile -t units < <(dpkg -L "${missing[@]}" | grep -E '^(/usr)?/lib/systemd/system/[^/]+\.(service|socket|timer)$' | xargs -r -n1 basename)
+    enabled=()
+    for unit in "${units[@]}"; do
+        [ "$(systemctl is-enabled "$unit" 2>/dev/null)" = enabled ] && enabled+=("$unit")
+    done
+    if [ "${#enabled[@]}" -gt 0 ]; then
+        now=()
+        [ -d /run/systemd/system ] && now=(--now)
+        echo "setup.sh: disabling the services the install enabled: ${enabled[*]}"
+        systemctl disable "${now[@]}" --quiet "${enabled[@]}"
+    fi
 fi
 
 # The system's own Python when it is new enough: Debian's is built with PGO and LTO,
