@@ -1,0 +1,190 @@
+"""podman (with conmon) and containerd's ctr on the target, each with a private store, driving
+an OCI runtime given by path: runc, crun or demo-runtime-oci."""
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ..containers import NAME_PREFIX
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+IMAGE = f"localhost/{NAME_PREFIX}-oci-clients:latest"
+# Where the fixtures keep their stores, daemons and runtime state: one directory each.
+TMP_PATTERN = "/var/tmp/demo-runtime-tests.{}-XXXXXX"
+
+
+# Each runtime's default --root, where it keeps its containers' state. podman passes it no
+# --root (and `--runtime-flag root=DIR` does not reach the `delete` of its cleanup process).
+DEFAULT_ROOTS = {"runc": "/run/runc", "crun": "/run/crun", "demo-runtime-oci": "/run/demo-runtime-oci"}
+
+
+@dataclass
+class OciRuntime:
+    name: str
+    path: str  # on the target
+
+    @property
+    def root(self):
+        return DEFAULT_ROOTS[self.name]
+
+    def __str__(self):
+        return self.name
+
+
+def oci_runtime(target, name):
+    """The runtime NAME on the target, or a skip that says why it cannot run there."""
+    host = target.host
+    if name == "demo-runtime-oci":
+        if not (REPO_ROOT / "bin" / "demo-runtime-oci").exists():
+            pytest.skip("demo-runtime-oci is not in this checkout yet (issue 11: runtime/oci/)")
+        path = str(Path(shlex.split(target.runtime)[0]).with_name("demo-runtime-oci"))
+        if host.run("test -x %s", path).rc != 0:
+            pytest.fail(f"no {path} on {target.name}: setup.sh installs it next to demo-runtime")
+        return OciRuntime(name, path)
+    path = host.run("command -v %s", name).stdout.strip()
+    if not path:
+        pytest.fail(f"{name} is not installed on {target.name}: setup.sh installs it")
+    if name == "crun" and host.run("stat -fc %%T /sys/fs/cgroup").stdout.strip() != "cgroup2fs":
+        # crun 1.8 says "cgroups in hybrid mode not supported" under podman and ctr alike, even
+        # with podman's --cgroups=disabled; a private cgroup2 mount does not save it either
+        # (its devices BPF program first raises RLIMIT_MEMLOCK, EPERM without CAP_SYS_RESOURCE).
+        pytest.skip(f"crun 1.8 refuses the cgroup v1/hybrid layout of {target.name}'s /sys/fs/cgroup")
+    return OciRuntime(name, path)
+
+
+def make_tempdir(host, what):
+    return host.check_output("mktemp -d %s", TMP_PATTERN.format(what))
+
+
+def host_limits(host):
+    """The hard RLIMIT_NOFILE and RLIMIT_NPROC that a container can be given from here.
+
+    Root may lack CAP_SYS_RESOURCE (a CI sandbox's bounding set), so nothing above the hard
+    limits can be set. podman 4.3 also lowers its own NPROC to kernel.pid_max at start
+    (containers/common's default ulimits), which conmon and the runtime then inherit."""
+    pid_max = int(host.check_output("cat /proc/sys/kernel/pid_max"))
+    hard = {
+        line[:26].strip(): line[26:].split()[1]
+        for line in host.check_output("cat /proc/self/limits").splitlines()[1:]
+    }
+    nproc = hard["Max processes"]
+    return int(hard["Max open files"]), min(pid_max, int(nproc) if nproc != "unlimited" else pid_max)
+
+
+class Podman:
+    """podman with its store, run state and temp files under one directory of ours, the vfs
+    driver (no overlay mounts), cgroupfs, file events and no network: it changes nothing of the
+    host's but what a container itself makes (its cgroup, its state under the runtime's root)."""
+
+    def __init__(self, host, base):
+        self.host = host
+        self.base = base
+        self.conf = f"{base}/containers.conf"
+        nofile, nproc = host_limits(host)
+        # podman asks RLIMIT_NOFILE 1048576 of the runtime by default: EPERM where the hard
+        # limit is lower and root cannot raise it. Ask for what this host has.
+        host.check_output(
+            "printf '%%s\\n' %s %s > %s",
+            "[containers]",
+            f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]',
+            self.conf,
+        )
+
+    def argv(self, runtime, *args):
+        return [
+            "env", f"CONTAINERS_CONF={self.conf}", "podman",
+            "--root", f"{self.base}/root", "--runroot", f"{self.base}/runroot", "--tmpdir", f"{self.base}/tmp",
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+            *(("--runtime", runtime.path) if runtime else ()),
+            *args,
+        ]  # fmt: skip
+
+    def __call__(self, *args, runtime=None):
+        """podman ARGS (with --runtime RUNTIME): testinfra's CommandResult."""
+        return self.host.run(shlex.join(self.argv(runtime, *args)))
+
+    def run(self, runtime, *args):
+        """`podman run --network none ARGS`: testinfra's CommandResult."""
+        return self("run", "--network", "none", *args, runtime=runtime)
+
+    def check(self, *args, runtime=None):
+        out = self(*args, runtime=runtime)
+        assert out.rc == 0, f"podman {shlex.join(args)}: {out.stderr}"
+        return out.stdout
+
+    def remove_all(self):
+        self.host.run(shlex.join(self.argv(None, "rm", "--all", "--force", "--time", "0")))
+
+
+class Containerd:
+    """A containerd of our own: root, state, sockets and config.toml under one directory, its
+    CRI plugin off (no CNI, no host networking), started here and ended by its pid."""
+
+    def __init__(self, host, base):
+        self.host = host
+        self.base = base
+        self.address = f"{base}/containerd.sock"
+        self.namespace = NAME_PREFIX
+        config = "\n".join([
+            "version = 2",
+            f'root = "{base}/root"',
+            f'state = "{base}/state"',
+            'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+            f'[grpc]\naddress = "{self.address}"',
+            f'[ttrpc]\naddress = "{self.address}.ttrpc"',
+            '[metrics]\naddress = ""',
+        ])  # fmt: skip
+        host.check_output("printf '%%s\\n' %s > %s", config, f"{base}/config.toml")
+        self.pid = None
+
+    def start(self):
+        """Start the daemon; returns once it answers on its socket (ctr version waits for it)."""
+        self.pid = self.host.check_output(
+            "containerd --config %s >%s 2>&1 </dev/null & echo $!", f"{self.base}/config.toml", self.log
+        )
+        out = self.host.run("timeout 20 ctr --address %s --connect-timeout 20s version", self.address)
+        assert out.rc == 0, f"containerd did not come up: {out.stderr}\n{self.host.run('cat %s', self.log).stdout}"
+
+    @property
+    def log(self):
+        return f"{self.base}/containerd.log"
+
+    def stop(self):
+        """End the daemon by its pid and wait for it: the shims of containers it ran are gone by
+        then (each test removes its own)."""
+        if self.pid:
+            self.host.run("kill %s; while kill -0 %s 2>/dev/null; do sleep 0.05; done", self.pid, self.pid)
+
+    def runtime_root(self, runtime):
+        return f"{self.base}/state-{runtime.name}"
+
+    def argv(self, *args):
+        return ["ctr", "--address", self.address, "--namespace", self.namespace, *args]
+
+    def __call__(self, *args):
+        return self.host.run(shlex.join(self.argv(*args)))
+
+    def check(self, *args):
+        out = self(*args)
+        assert out.rc == 0, f"ctr {shlex.join(args)}: {out.stderr}"
+        return out.stdout
+
+    def run(self, runtime, *args):
+        """`ctr run --runc-binary RUNTIME --runc-root ROOT ARGS`: the runc shim drives RUNTIME."""
+        return self(
+            "run", "--runc-binary", runtime.path, "--runc-root", self.runtime_root(runtime), *args
+        )
+
+
+def leftovers(host, ident, runtime_root):
+    """What a container named or numbered IDENT left on the host after it was removed: its
+    state under the runtime's root, cgroups, mounts, processes. Empty when nothing."""
+    found = {
+        "runtime state": host.run("find %s -mindepth 1 -name %s", runtime_root, f"*{ident}*").stdout.split(),
+        "cgroups": host.run("find /sys/fs/cgroup -type d -name %s", f"*{ident}*").stdout.split(),
+        "mounts": host.run("grep -F %s /proc/self/mountinfo", ident).stdout.splitlines(),
+        "processes": [p for p in host.run("ps -eo pid=,args=").stdout.splitlines() if ident in p],
+    }
+    return {kind: items for kind, items in found.items() if items}

@@ -1,0 +1,56 @@
+"""Fixtures for the real clients: the OCI runtimes they drive, an image made offline from the
+test image, podman with a private store, a private containerd."""
+
+import pytest
+
+from .clients import IMAGE, Containerd, Podman, make_tempdir, oci_runtime
+
+RUNTIMES = ("runc", "crun", "demo-runtime-oci")
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime_under_test(request, target):
+    """Each client test runs once per OCI runtime, the same assertions for each."""
+    return oci_runtime(target, request.param)
+
+
+@pytest.fixture(scope="session")
+def rootfs_tar(host, target):
+    """The test image's tree as a tarball, for `podman import` (debugfs: no mount)."""
+    base = make_tempdir(host, "rootfs")
+    try:
+        host.check_output("debugfs -R %s %s", f"rdump / {base}", target.image)
+        host.check_output("tar -C %s -cf %s .", base, f"{base}.tar")
+        yield f"{base}.tar"
+    finally:
+        host.run("rm -rf %s %s", base, f"{base}.tar")
+
+
+@pytest.fixture(scope="module")
+def podman(host, rootfs_tar):
+    """podman with a store of its own holding IMAGE; removed with all its containers."""
+    base = make_tempdir(host, "podman")
+    client = None
+    try:
+        client = Podman(host, base)
+        client.check("import", rootfs_tar, IMAGE)
+        yield client
+    finally:
+        if client:
+            client.remove_all()
+        host.run("rm -rf %s", base)
+
+
+@pytest.fixture(scope="module")
+def containerd(host, podman):
+    """A private containerd holding IMAGE, imported from a docker-archive that podman saved."""
+    base = make_tempdir(host, "containerd")
+    daemon = Containerd(host, base)
+    try:
+        daemon.start()
+        podman.check("save", "--format", "docker-archive", "-o", f"{base}/image.tar", IMAGE)
+        daemon.check("image", "import", f"{base}/image.tar")
+        yield daemon
+    finally:
+        daemon.stop()
+        host.run("rm -rf %s", base)

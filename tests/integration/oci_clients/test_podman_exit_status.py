@@ -1,0 +1,22 @@
+"""Exit status through podman and conmon: a failing command's own status, and podman's 127
+and 126 when the runtime cannot find or execute the command (a signal's 128+N:
+test_podman_lifecycle.py, since PID 1 cannot be killed from inside)."""
+
+import pytest
+
+from .clients import IMAGE
+
+
+@pytest.mark.parametrize(
+    "command, status",
+    [
+        (["false"], 1),
+        (["sh", "-c", "exit 42"], 42),
+        (["/no/such/command"], 127),
+        (["/etc/passwd"], 126),
+    ],
+    ids=["false", "exit-42", "missing", "not-executable"],
+)
+def test_podman_exit_status(podman, runtime_under_test, command, status):
+    out = podman.run(runtime_under_test, "--rm", IMAGE, *command)
+    assert out.rc == status, out.stderr
