@@ -112,11 +112,12 @@ vagrant_up() {
 
 integration_tests() {
     local rc
-    # The image builder's tests (compilers, HTTP mirrors, many image builds) say nothing
+    # The image builder's tests (compilers, HTTP mirrors, many image builds) and the OCI
+    # clients' (podman, containerd: the runtime's command-line protocol) say nothing
     # about a kernel and ran in CI's local stage already: under TCG they would cost the
     # matrix minutes per machine of CI's 90.
     in_lab pytest tests/integration --target vagrant -p no:cacheprovider --durations=15 \
-        --ignore=tests/integration/test_build_image.py \
+        --ignore=tests/integration/test_build_image.py --ignore=tests/integration/oci_clients \
         --junitxml=results/junit-integration-vm.xml -o junit_suite_name=integration-vm
     rc=$?
     if [[ $rc == 5 ]]; then echo "lab: pytest collected no integration test" >&2; fi

@@ -33,6 +33,17 @@ class OciRuntime:
         return self.name
 
 
+def require(target, command):
+    """COMMAND's path on the target. setup.sh installs every client and runtime here; the VM
+    lab's machines have none of them (lab/packages.txt), so there it is a skip that says so."""
+    path = target.host.run("command -v %s", command).stdout.strip()
+    if not path:
+        if target.kind != "local":
+            pytest.skip(f"no {command} on {target.name}: lab/packages.txt does not install the OCI clients")
+        pytest.fail(f"{command} is not installed on {target.name}: setup.sh installs it")
+    return path
+
+
 def oci_runtime(target, name):
     """The runtime NAME on the target, or a skip that says why it cannot run there."""
     host = target.host
@@ -43,9 +54,7 @@ def oci_runtime(target, name):
         if host.run("test -x %s", path).rc != 0:
             pytest.fail(f"no {path} on {target.name}: setup.sh installs it next to demo-runtime")
         return OciRuntime(name, path)
-    path = host.run("command -v %s", name).stdout.strip()
-    if not path:
-        pytest.fail(f"{name} is not installed on {target.name}: setup.sh installs it")
+    path = require(target, name)
     if name == "crun" and host.run("stat -fc %%T /sys/fs/cgroup").stdout.strip() != "cgroup2fs":
         # crun 1.8 says "cgroups in hybrid mode not supported" under podman and ctr alike, even
         # with podman's --cgroups=disabled; a private cgroup2 mount does not save it either
@@ -155,7 +164,12 @@ class Containerd:
         """End the daemon by its pid and wait for it: the shims of containers it ran are gone by
         then (each test removes its own)."""
         if self.pid:
-            self.host.run("kill %s; while kill -0 %s 2>/dev/null; do sleep 0.05; done", self.pid, self.pid)
+            # Until it is gone or a zombie (its parent, the shell that started it, is gone too).
+            self.host.run("kill %s; while ps -o stat= -p %s | grep -qv Z; do sleep 0.05; done", self.pid, self.pid)
+        # The shim puts a container in the cgroup /NAMESPACE/ID; the runtime removes ID only.
+        self.host.run(
+            "find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name %s -exec rmdir {} +", self.namespace
+        )
 
     def runtime_root(self, runtime):
         return f"{self.base}/state-{runtime.name}"

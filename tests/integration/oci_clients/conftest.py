@@ -3,7 +3,7 @@ test image, podman with a private store, a private containerd."""
 
 import pytest
 
-from .clients import IMAGE, Containerd, Podman, make_tempdir, oci_runtime
+from .clients import IMAGE, Containerd, Podman, make_tempdir, oci_runtime, require
 
 RUNTIMES = ("runc", "crun", "demo-runtime-oci")
 
@@ -27,8 +27,9 @@ def rootfs_tar(host, target):
 
 
 @pytest.fixture(scope="module")
-def podman(host, rootfs_tar):
+def podman(host, target, rootfs_tar):
     """podman with a store of its own holding IMAGE; removed with all its containers."""
+    require(target, "podman")
     base = make_tempdir(host, "podman")
     client = None
     try:
@@ -42,8 +43,9 @@ def podman(host, rootfs_tar):
 
 
 @pytest.fixture(scope="module")
-def containerd(host, podman):
+def containerd(host, target, podman):
     """A private containerd holding IMAGE, imported from a docker-archive that podman saved."""
+    require(target, "containerd")
     base = make_tempdir(host, "containerd")
     daemon = Containerd(host, base)
     try:
