@@ -82,6 +82,10 @@ def host_limits(host):
     return int(hard["Max open files"]), min(pid_max, int(nproc) if nproc != "unlimited" else pid_max)
 
 
+# podman 4.3's list, and ours.
+RUNTIME_SUPPORTS_JSON = ["crun", "runc", "kata", "runsc", "youki", "krun", "demo-runtime-oci"]
+
+
 class Podman:
     """podman with its store, run state and temp files under one directory of ours, the vfs
     driver (no overlay mounts), cgroupfs, file events and no network: it changes nothing of the
@@ -94,10 +98,13 @@ class Podman:
         nofile, nproc = host_limits(host)
         # podman asks RLIMIT_NOFILE 1048576 of the runtime by default: EPERM where the hard
         # limit is lower and root cannot raise it. Ask for what this host has.
+        # demo-runtime-oci is given runc's `--log-format=json --log FILE`, as the README says.
         host.check_output(
-            "printf '%%s\\n' %s %s > %s",
+            "printf '%%s\\n' %s %s %s %s > %s",
             "[containers]",
             f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]',
+            "[engine]",
+            f"runtime_supports_json = {RUNTIME_SUPPORTS_JSON}".replace("'", '"'),
             self.conf,
         )
 
