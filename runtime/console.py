@@ -25,6 +25,11 @@ class Console:
         linux.set_window_size(slave, linux.window_size(0))
         linux.send_fd(self._child_end, master)
         linux.close(master)
+        self.take_terminal(slave)
+
+    def take_terminal(self, slave):
+        """A session of our own whose controlling terminal and stdio is the pty's slave."""
+        linux = self.linux
         linux.setsid()
         linux.set_controlling_terminal(slave)
         for fd in (0, 1, 2):

@@ -128,18 +128,64 @@ def _forward(ctx, signum):
         raise Interrupted(signum)
 
 
+def create(ctx, plugins):
+    """The OCI create: the init set up and left at ctx.gate, where it waits for `start`.
+
+    It outlives us (the caller's subreaper reaps it), so there is no janitor, and the
+    gate clears the parent-death signal. Teardowns run here only on failure; on success
+    the caller keeps the plugins' state for the teardown at `delete`. Returns its pid."""
+    prepared = []
+    try:
+        for plugin in plugins:
+            prepared.append(plugin)
+            plugin.prepare(ctx)
+        console = _console(ctx)
+        try:
+            _launch(ctx, plugins, None, console)
+        finally:
+            if console:
+                console.close()
+        return ctx.pid
+    except BaseException:
+        _teardown(ctx, prepared)
+        raise
+
+
+def _console(ctx):
+    """The caller's console (OCI: the master goes to a console socket), else -t's relay."""
+    if ctx.console or not ctx.tty:
+        return ctx.console
+    from .console import Console
+
+    return Console(ctx.linux)
+
+
 def _start(ctx, plugins, janitor):
+    console = _console(ctx)
+    try:
+        _launch(ctx, plugins, janitor, console)
+        for plugin in plugins:
+            plugin.running(ctx)
+        status = console.relay(ctx.pid) if console else ctx.linux.waitpid(ctx.pid)[1]
+        ctx.pid = 0
+        ctx.exit_status = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return ctx.exit_status
+    finally:
+        if console:
+            console.close()
+        if ctx.pid:
+            ctx.linux.kill(ctx.pid, signal.SIGKILL)
+            _reap(ctx)
+
+
+def _launch(ctx, plugins, janitor, console):
+    """clone, both sides' setup, until the child has exec'd (or reached ctx.gate)."""
     flags, args = 0, {}
     for plugin in plugins:
         flags |= plugin.clone_flags(ctx)
         args.update(plugin.clone_args(ctx))
     go_read, go_write = ctx.linux.pipe()  # parent -> child: setup_parent is done, go on
     report_read, report_write = ctx.linux.pipe()  # child -> parent: why it failed; EOF at exec
-    console = None
-    if ctx.tty:
-        from .console import Console
-
-        console = Console(ctx.linux)
     # Blocked across clone so no handler runs between clone and ctx.pid being known.
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     try:
@@ -149,7 +195,8 @@ def _start(ctx, plugins, janitor):
         ctx.pid = pid
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
-    janitor.watch(pid)
+    if janitor:
+        janitor.watch(pid)
     ctx.linux.close(go_read)
     ctx.linux.close(report_write)
     try:
@@ -165,21 +212,15 @@ def _start(ctx, plugins, janitor):
             code, _, message = failure.partition("\n")
             _reap(ctx)
             raise ContainerError(int(code), message)
-        for plugin in plugins:
-            plugin.running(ctx)
-        status = console.relay(ctx.pid) if console else ctx.linux.waitpid(ctx.pid)[1]
-        ctx.pid = 0
-        ctx.exit_status = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        return ctx.exit_status
+    except BaseException:
+        if ctx.pid:
+            ctx.linux.kill(ctx.pid, signal.SIGKILL)
+            _reap(ctx)
+        raise
     finally:
         for fd in (go_write, report_read):
             if fd is not None:
                 ctx.linux.close(fd)
-        if console:
-            console.close()
-        if ctx.pid:
-            ctx.linux.kill(ctx.pid, signal.SIGKILL)
-            _reap(ctx)
 
 
 def _child(ctx, plugins, go_read, report_write, console):
@@ -210,6 +251,8 @@ def _child(ctx, plugins, go_read, report_write, console):
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
         env.update(ctx.env)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        if ctx.gate:  # OCI create: say the setup is done, wait there for `start`
+            report_write = ctx.gate(ctx, env, report_write)
         code, message = exec_failure(ctx, env)
     except BaseException as e:  # the child must never return into the parent's stack
         code, message = setup_failure(ctx, e)
@@ -217,10 +260,14 @@ def _child(ctx, plugins, go_read, report_write, console):
 
 
 def report_and_exit(linux, report_write, code, message):
-    """A child's end when it could not exec: why, to the parent, and its exit status."""
+    """A child's end when it could not exec: why, to the parent (or, with no parent
+    listening any more, past an OCI gate, to the container's stderr), and its exit status."""
     try:
         # Names the image or the caller gave need not be UTF-8: their bytes go through.
-        linux.write(report_write, f"{code}\n{message}".encode(errors="surrogateescape"))
+        if report_write is None:
+            linux.write(2, f"demo-runtime-oci: {message}\n".encode(errors="surrogateescape"))
+        else:
+            linux.write(report_write, f"{code}\n{message}".encode(errors="surrogateescape"))
     finally:
         os._exit(code)
 

@@ -26,6 +26,9 @@ IMPORT_OUTPUT = 86
 USER_UNKNOWN = 87
 VOLUME_ERROR = 88
 PORT_ERROR = 89
+# The OCI command line (demo-runtime-oci).
+OCI_BAD_BUNDLE = 90
+OCI_UNSUPPORTED = 91
 RUNTIME_FAILURE = 125
 COMMAND_NOT_EXECUTABLE = 126
 COMMAND_NOT_FOUND = 127
@@ -54,6 +57,8 @@ EXIT_CODES = (
     (USER_UNKNOWN, "--user names a user or group the image does not have"),
     (VOLUME_ERROR, "a volume's host path is missing, or its target is a symlink in the image"),
     (PORT_ERROR, "a --publish port is in use or out of range"),
+    (OCI_BAD_BUNDLE, "OCI: the bundle's config.json is missing, malformed, of another major version, or its rootfs is missing"),
+    (OCI_UNSUPPORTED, "OCI: config.json asks for something demo-runtime does not honour (the field is named)"),
     (RUNTIME_FAILURE, "any other runtime failure"),
     (COMMAND_NOT_EXECUTABLE, "the command cannot be executed"),
     (COMMAND_NOT_FOUND, "the command is not found in the image"),

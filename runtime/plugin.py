@@ -57,6 +57,10 @@ class Context:
         self.exit_status = None  # the runtime's exit status for it, once it has exited
         self.rootfs = None  # the assembled root, in the child, before pivot_root
         self.address = None  # the container's IPv4 address on its bridge (--net bridge; ports reads it)
+        self.console = None  # a console of the caller's instead of -t's relay (OCI: a console socket)
+        # OCI create: called in the child just before exec as gate(ctx, env, report_fd);
+        # it reports the setup done (closing report_fd), waits for `start`, returns None.
+        self.gate = None
 
 
 class Plugin:

@@ -42,15 +42,23 @@ def generate_name():
     return f"dr-{os.urandom(4).hex()}"
 
 
-def process_start_time(pid):
-    """The kernel's start time of a process (clock ticks since boot), or None if it is gone:
-    with the pid, it tells a process apart from a later one that reuses the pid."""
+def process_status(pid):
+    """(state letter, start time in clock ticks since boot) of a process, or None if it is
+    gone: the start time tells it apart from a later process that reuses the pid, and "Z"
+    is one that has exited but is not reaped yet."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
         return None
-    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[19])
+
+
+def process_start_time(pid):
+    """The kernel's start time of a process, or None if it is gone."""
+    status = process_status(pid)
+    return status and status[1]
 
 
 class _Lock:

@@ -63,6 +63,24 @@ class Terminals:
 
         return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 
+    def connect_unix(self, path):
+        """A stream socket connected to the unix socket at path (an OCI console socket).
+
+        Like fd_socketpair, made before clone(): it imports what the child's terminal
+        calls need once it has pivoted."""
+        import select  # noqa: F401
+        import socket
+        import termios  # noqa: F401
+        import tty  # noqa: F401
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            sock.connect(path)
+        except OSError as e:
+            sock.close()
+            raise OSError(e.errno, f"connect: {e.strerror}", path) from None
+        return sock
+
     def send_fd(self, sock, fd):
         import socket
 

@@ -94,7 +94,9 @@ def _snapshot(host, target, workdir):
         "echo '## proc'; ps -eo stat=,args=;"
         "echo '## pid'; ps -eo pid=;"
         "echo '## cgroup'; find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/*' 2>/dev/null;"
-        f"echo '## state'; ls -A {STATE_ROOT} 2>/dev/null; true"
+        f"echo '## state'; ls -A {STATE_ROOT} 2>/dev/null;"
+        # the OCI command line's tests keep their containers' state there (tests/integration/oci)
+        f"echo '## state'; ls -A {workdir}/oci-state 2>/dev/null; true"
     )
     sections, current = {}, None
     for line in out.splitlines():

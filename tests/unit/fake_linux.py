@@ -307,6 +307,14 @@ class FakeLinux:
         self._record("fd_socketpair")
         return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 
+    def connect_unix(self, path):
+        import socket
+
+        self._record("connect_unix", path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(path)
+        return sock
+
     def send_fd(self, sock, fd):
         import socket
 

@@ -104,6 +104,9 @@ class Cgroup(Plugin):
         return {} if self.fd is None else {"cgroup": self.fd}
 
     def setup_parent(self, ctx):
+        if self.fd is not None:  # only clone3 needed it: the init is born
+            ctx.linux.close(self.fd)
+            self.fd = None
         for group in self.groups:
             group.join(ctx.linux, ctx.pid)
 

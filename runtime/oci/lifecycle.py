@@ -1,0 +1,301 @@
+"""The operations of runtime.md on a container: create, start, kill, delete, and run.
+
+create: the bundle's Plan, the ID claimed under --root (an exec fifo in its directory),
+  the plugins' prepare/clone/setup as for `demo-runtime run` (runtime.container.create),
+  and the init left at its gate: the command checked, its setup reported done, its
+  parent-death signal cleared, blocked opening the fifo for writing. The pid file is
+  written, the cgroup's teardown state saved, and create exits: the init is the
+  caller's (its subreaper's) from then on.
+start: opens the fifo for reading, which lets the init through to its exec, waits for
+  its byte (or the init's end, through a pidfd), removes the fifo: `running`.
+delete: kills what still runs, runs the saved teardowns, removes the directory, then
+  the poststop hooks.
+"""
+
+import os
+
+import _signal as signal
+
+from .. import errors
+from .. import plugins as builtin_plugins
+from ..cli import CORE_OPTIONS, parse, require_root
+from ..container import FORWARDED, _teardown
+from ..container import create as create_init
+from ..errors import ContainerError
+from ..linux import Linux
+from ..plugin import Context, Plugin
+from ..state import State, process_start_time
+from . import bundle as bundles
+from .hooks import run_hooks
+from .record import FIFO, Record, check_id, rfc3339, write_pid_file
+
+# Hooks that run inside the container's namespaces: not yet.
+_IN_CONTAINER_HOOKS = ("createContainer", "startContainer")
+
+
+def default_options():
+    """Every plugin option at its default, as an empty `demo-runtime run` command line."""
+    table = CORE_OPTIONS + tuple(o for cls in builtin_plugins.ORDER for o in cls.options)
+    return parse([], table)[0]
+
+
+class _Gate:
+    """The init's last step before exec (ctx.gate): once `start` opens the fifo."""
+
+    def __init__(self, fifo):
+        self.fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)  # reopened by the init, after pivot_root
+
+    def __call__(self, ctx, env, report_write):
+        linux = ctx.linux
+        _check_command(linux, ctx.command[0], env["PATH"])
+        linux.set_parent_death_signal(0)  # from here on the init outlives create
+        linux.close(report_write)  # EOF: create sees the setup done
+        fifo = linux.open(f"/proc/self/fd/{self.fd}", os.O_WRONLY | os.O_CLOEXEC)  # blocks until start
+        linux.write(fifo, b"0")
+        linux.close(fifo)
+        return None
+
+    def close(self):
+        os.close(self.fd)
+
+
+def _check_command(linux, name, path):
+    """As runc does before waiting: a command not in the container fails create, not start."""
+    candidates = [name] if "/" in name else [f"{d}/{name}" for d in path.split(":") if d]
+    for candidate in candidates:
+        try:
+            linux.stat(candidate)
+            return
+        except OSError:
+            continue
+    raise ContainerError(errors.COMMAND_NOT_FOUND, f"exec: {name!r}: executable file not found in the container")
+
+
+class _InitRecord(Plugin):
+    """Records the init's pid as soon as it exists, so a create killed midway leaves a
+    record that delete can end it by."""
+
+    name = "oci-record"
+
+    def __init__(self, state):
+        self.state = state
+
+    def setup_parent(self, ctx):
+        with self.state.lock():
+            self.state.update(pid=ctx.pid, pid_start=process_start_time(ctx.pid))
+
+
+def create(root, bundle, container_id, pid_file=None, console_socket=None):
+    """The create operation; returns the init's pid (a child of ours until we exit)."""
+    check_id(container_id)
+    plan = bundles.plan(bundle, bundles.read_config(bundle), default_options())
+    for name in _IN_CONTAINER_HOOKS:
+        if plan.hooks.get(name):
+            raise bundles.unsupported(f"hooks.{name}", "hooks in the container's namespaces are not supported yet")
+    if plan.terminal and not console_socket:
+        raise ContainerError(errors.USAGE, "process.terminal needs --console-socket (where the pty master goes)")
+    if console_socket and not plan.terminal:
+        raise ContainerError(errors.USAGE, "--console-socket given, but process.terminal is false")
+    require_root()
+    try:
+        chosen = builtin_plugins.select(plan.options)
+    except builtin_plugins.PluginError as e:
+        raise ContainerError(errors.OCI_UNSUPPORTED, f"config.json: {e}") from None
+    linux = Linux()
+    console = None
+    if plan.terminal:
+        from .console import ConsoleSocket
+
+        console = ConsoleSocket(linux, console_socket, plan.console_size)
+    data = {
+        "image": plan.options.rootfs,
+        "command": plan.command,
+        "status": "creating",
+        "bundle": plan.bundle,
+        "annotations": plan.annotations,
+        "created": rfc3339(_now()),
+        "options": vars(plan.options),
+        "hooks": plan.hooks,
+    }
+    try:
+        state, alive = State.create(container_id, data, root)
+    except ContainerError as e:
+        if console:
+            console.close()
+        if e.code == errors.NAME_IN_USE:
+            raise ContainerError(errors.NAME_IN_USE, f"container with id {container_id!r} exists already") from None
+        raise
+    os.umask(plan.umask)  # the init's, inherited through clone
+    gate = None
+    instances = [cls() for cls in chosen] + [_InitRecord(state)]
+    ctx = Context(None, plan.command, plan.options, linux)
+    ctx.env = dict(plan.env)
+    ctx.console = console
+    try:
+        fifo = f"{state.path}/{FIFO}"
+        os.mkfifo(fifo, 0o600)
+        os.chmod(fifo, 0o622)  # a non-root init opens it for writing
+        gate = ctx.gate = _Gate(fifo)
+        pid = create_init(ctx, instances)
+        try:
+            record = Record(state, state.load())
+            for hook in ("prestart", "createRuntime"):
+                run_hooks(plan.hooks, hook, record.spec_state("creating"))
+            if pid_file:
+                write_pid_file(pid_file, pid)
+            record.save_teardown([p for p in instances if p.teardown_after_sigkill])
+            with state.lock():
+                state.update(status="created")
+        except BaseException:
+            linux.kill(pid, signal.SIGKILL)
+            linux.waitpid(pid)
+            _teardown(ctx, instances)
+            raise
+    except BaseException:
+        with state.lock():
+            state.remove()
+        raise
+    finally:
+        alive.release()
+        if gate:
+            gate.close()
+    return pid
+
+
+def _now():
+    import time
+
+    return time.time()
+
+
+def _open_init(linux, record):
+    """A pidfd of the live init (checked against its start time), else None."""
+    try:
+        pidfd = linux.pidfd_open(record.data["pid"])
+    except (OSError, KeyError):
+        return None
+    if not record.alive():
+        linux.close(pidfd)
+        return None
+    return pidfd
+
+
+def start(root, container_id):
+    record = Record.find(root, container_id)
+    linux = Linux()
+    with record.state.lock():
+        record = Record.find(root, container_id)
+        status = record.status()
+        if status != "created":
+            raise ContainerError(errors.WRONG_STATE, f"cannot start a container that is {status} (only a created one)")
+        pidfd = _open_init(linux, record)
+        if pidfd is None:
+            raise ContainerError(errors.WRONG_STATE, "cannot start a container that is stopped (only a created one)")
+        try:
+            fifo = linux.open(record.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                ready = linux.wait_readable([fifo, pidfd])
+                passed = fifo in ready and linux.read(fifo, 1) == b"0"
+            finally:
+                linux.close(fifo)
+            os.unlink(record.fifo)
+        finally:
+            linux.close(pidfd)
+        if not passed:
+            raise ContainerError(errors.RUNTIME_FAILURE, "the container's init exited before it could start")
+    try:
+        run_hooks(record.data.get("hooks", {}), "poststart", record.spec_state("running"))
+    except ContainerError:
+        kill(root, container_id, signal.SIGKILL)
+        raise
+
+
+def kill(root, container_id, signum, every=False):
+    record = Record.find(root, container_id)
+    linux = Linux()
+    pidfd = _open_init(linux, record)
+    if pidfd is None:
+        if every:  # runc: --all of a stopped container is no error
+            return
+        raise ContainerError(errors.WRONG_STATE, f"container {container_id!r} is not running")
+    try:
+        linux.pidfd_send_signal(pidfd, signum)
+        if every:
+            for pid in _same_pid_namespace(record.data["pid"]):
+                try:
+                    linux.kill(pid, signum)
+                except ProcessLookupError:
+                    pass
+    finally:
+        linux.close(pidfd)
+
+
+def _same_pid_namespace(init):
+    """The host pids of the processes in the init's PID namespace, but the init."""
+    try:
+        own = os.readlink(f"/proc/{init}/ns/pid")
+    except OSError:
+        return []
+    if own == os.readlink("/proc/self/ns/pid"):
+        return []  # the host's: --all signals only the init
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != init:
+            try:
+                if os.readlink(f"/proc/{entry}/ns/pid") == own:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def delete(root, container_id, force=False, warn=print):
+    try:
+        record = Record.find(root, container_id)
+    except ContainerError as e:
+        if e.code == errors.NO_SUCH_CONTAINER and force:
+            return  # as runc: nothing to delete is done
+        raise
+    linux = Linux()
+    with record.state.lock():
+        record = Record.find(root, container_id)
+        status = record.status()
+        if status in ("running", "creating") and not force:
+            raise ContainerError(errors.WRONG_STATE, f"cannot delete container {container_id!r} that is not stopped: {status}")
+        pidfd = _open_init(linux, record)
+        if pidfd is not None:  # a created one goes without --force, as in runc
+            try:
+                linux.pidfd_send_signal(pidfd, signal.SIGKILL)
+                linux.wait_readable([pidfd])  # readable once it has exited
+            finally:
+                linux.close(pidfd)
+        ctx = Context(None, [], None, linux)
+        failure = _teardown(ctx, record.load_teardown())
+        record.state.remove()
+    if failure:
+        raise ContainerError(errors.RUNTIME_FAILURE, f"delete {container_id}: {failure}")
+    try:
+        run_hooks(record.data.get("hooks", {}), "poststop", record.spec_state("stopped"))
+    except ContainerError as e:  # the spec: a warning, and the lifecycle goes on
+        warn(f"warning: {e}")
+
+
+def run(root, bundle, container_id, pid_file=None, console_socket=None, detach=False, warn=print):
+    """create + start; in the foreground, wait for the init and delete: its exit status."""
+    pid = create(root, bundle, container_id, pid_file, console_socket)
+    linux = Linux()
+    previous = {s: signal.signal(s, lambda signum, frame: linux.kill(pid, signum)) for s in FORWARDED}
+    try:
+        try:
+            start(root, container_id)
+        except BaseException:
+            delete(root, container_id, force=True)
+            raise
+        if detach:
+            return 0
+        status = linux.waitpid(pid)[1]
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    delete(root, container_id, force=True, warn=warn)
+    return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)

@@ -1,0 +1,19 @@
+"""--version in runc's shape, and features (features.md) as JSON true to what is honoured."""
+
+import json
+
+
+def test_version_names_the_spec(oci):
+    out = oci("--version")
+    first, spec = out.stdout.splitlines()
+    assert first.startswith("demo-runtime-oci version ") and spec.startswith("spec: 1.")
+
+
+def test_features_is_the_spec_document(oci):
+    # features.md: ociVersionMin and ociVersionMax (REQUIRED), hooks, mountOptions, linux.
+    features = json.loads(oci("features").stdout)
+    assert features["ociVersionMin"] == "1.0.0" and features["ociVersionMax"].startswith("1.")
+    assert {"poststart", "poststop", "createRuntime"} <= set(features["hooks"])
+    assert "createContainer" not in features["hooks"]  # refused (in the container's namespaces)
+    assert {"pid", "network", "ipc", "uts", "mount"} <= set(features["linux"]["namespaces"])
+    assert features["linux"]["cgroup"]["systemd"] is False

@@ -1,0 +1,131 @@
+"""config.json onto the plugins' options: the mapping table of runtime/oci/bundle.py."""
+
+import pytest
+
+from runtime import errors
+from runtime.errors import ContainerError
+from runtime.oci import bundle as bundles
+from runtime.oci.lifecycle import default_options
+from runtime.oci.spec import default_config
+from runtime.plugins.masked_paths import plan as masked_plan
+
+
+@pytest.fixture
+def tree(tmp_path):
+    (tmp_path / "rootfs").mkdir()
+    return tmp_path
+
+
+def planned(tree, change=None, rootfs_plugin=True, monkeypatch=None):
+    config = default_config(["sh", "-c", "true"], terminal=False, readonly=False)
+    config["mounts"] = [m for m in config["mounts"] if m["type"] != "mqueue"]
+    del config["process"]["rlimits"]
+    if change:
+        change(config)
+    return bundles.plan(str(tree), config, default_options())
+
+
+@pytest.fixture(autouse=True)
+def rootfs_plugin(monkeypatch):
+    """The rootfs plugin (a directory as the root) as if it were there."""
+    from runtime import plugins
+
+    monkeypatch.setitem(plugins.BUILTIN, "rootfs", object)
+
+
+def test_the_default_config_maps_onto_run_options(tree):
+    plan = planned(tree)
+    options = plan.options
+    assert plan.command == ["sh", "-c", "true"]
+    assert plan.env["TERM"] == "xterm"
+    assert options.rootfs == f"{tree}/rootfs" and options.rw is True
+    assert options.user == "0:0" and options.workdir is None
+    assert options.hostname == "runc"
+    assert (options.cap_drop, options.cap_add) == (["ALL"], ["AUDIT_WRITE", "KILL", "NET_BIND_SERVICE"])
+    assert options.seccomp == "unconfined"  # no linux.seccomp: no filter, as in runc
+    assert options.pids_limit == "0"  # no linux.resources.pids: no limit
+    assert options.disable == []  # every plugin the config's mounts and namespaces need
+    assert options.net == "none" and options.cgroupns == "private"
+
+
+def test_masked_and_readonly_paths_become_the_plugin_lists(tree):
+    def change(config):
+        config["linux"]["maskedPaths"] = ["/proc/kcore", "/proc/extra"]
+        config["linux"]["readonlyPaths"] = ["/proc/sys"]
+
+    masked, read_only = masked_plan(planned(tree, change).options)
+    assert sorted(masked) == ["/proc/extra", "/proc/kcore"]
+    assert read_only == ("/proc/sys",)
+
+
+def test_a_missing_namespace_shares_the_hosts(tree):
+    def change(config):
+        config["linux"]["namespaces"] = [{"type": "mount"}, {"type": "network"}]
+        del config["hostname"]
+
+    options = planned(tree, change).options
+    assert set(options.disable) >= {"pid", "ipc", "uts"}
+    assert options.net == "none"
+
+
+def test_no_network_namespace_is_the_hosts_network(tree):
+    options = planned(tree, lambda c: c["linux"]["namespaces"].remove({"type": "network"})).options
+    assert options.net == "host"
+
+
+def test_a_hostname_needs_a_uts_namespace(tree):
+    with pytest.raises(ContainerError, match="hostname needs a uts namespace"):
+        planned(tree, lambda c: c["linux"]["namespaces"].remove({"type": "uts"}))
+
+
+def test_capability_sets_that_differ_need_an_option_not_there_yet(tree):
+    def change(config):
+        config["process"]["capabilities"]["effective"] = ["CAP_KILL"]
+
+    with pytest.raises(ContainerError, match="process.capabilities: needs the plugin option --cap-sets") as e:
+        planned(tree, change)
+    assert e.value.code == errors.OCI_UNSUPPORTED
+
+
+def test_resources_map_to_cgroup_limits(tree):
+    def change(config):
+        config["linux"]["resources"].update(pids={"limit": 64}, memory={"limit": 64 << 20}, cpu={"quota": 50000, "period": 100000})
+
+    options = planned(tree, change).options
+    assert (options.pids_limit, options.memory, options.cpus) == ("64", str(64 << 20), "0.5")
+
+
+def test_mounts_become_volumes_and_tmpfs(tree):
+    def change(config):
+        config["mounts"] += [
+            {"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro"]},
+            {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=64m"]},
+        ]
+
+    options = planned(tree, change).options
+    assert options.volume == ["/srv/data:/data:ro"] and options.tmpfs == ["/scratch:64m"]
+
+
+def test_no_proc_mount_turns_the_proc_plugin_off(tree):
+    options = planned(tree, lambda c: c["mounts"].pop(0)).options
+    assert options.disable == ["proc"]
+
+
+@pytest.mark.parametrize("version", ["2.0.0", "0.5", 1])
+def test_another_major_version_is_refused(tree, version):
+    with pytest.raises(ContainerError) as e:
+        planned(tree, lambda c: c.update(ociVersion=version))
+    assert e.value.code == errors.OCI_BAD_BUNDLE
+
+
+def test_an_unknown_field_is_refused_by_its_path(tree):
+    with pytest.raises(ContainerError, match=r"config.json: linux.resources.cpu.shares: not supported"):
+        planned(tree, lambda c: c["linux"]["resources"].update(cpu={"shares": 512}))
+
+
+def test_without_the_rootfs_plugin_root_path_is_refused(tree, monkeypatch):
+    from runtime import plugins
+
+    monkeypatch.delitem(plugins.BUILTIN, "rootfs")
+    with pytest.raises(ContainerError, match="root.path: a directory as the root needs the rootfs plugin"):
+        planned(tree)
