@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from runtime.testing import podman
+
 from ..containers import NAME_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -67,55 +69,19 @@ def make_tempdir(host, what):
     return host.check_output("mktemp -d %s", TMP_PATTERN.format(what))
 
 
-def host_limits(host):
-    """The hard RLIMIT_NOFILE and RLIMIT_NPROC that a container can be given from here.
-
-    Root may lack CAP_SYS_RESOURCE (a CI sandbox's bounding set), so nothing above the hard
-    limits can be set. podman 4.3 also lowers its own NPROC to kernel.pid_max at start
-    (containers/common's default ulimits), which conmon and the runtime then inherit."""
-    pid_max = int(host.check_output("cat /proc/sys/kernel/pid_max"))
-    hard = {
-        line[:26].strip(): line[26:].split()[1]
-        for line in host.check_output("cat /proc/self/limits").splitlines()[1:]
-    }
-    nproc = hard["Max processes"]
-    return int(hard["Max open files"]), min(pid_max, int(nproc) if nproc != "unlimited" else pid_max)
-
-
-# podman 4.3's list, and ours.
-RUNTIME_SUPPORTS_JSON = ["crun", "runc", "kata", "runsc", "youki", "krun", "demo-runtime-oci"]
-
-
 class Podman:
-    """podman with its store, run state and temp files under one directory of ours, the vfs
-    driver (no overlay mounts), cgroupfs, file events and no network: it changes nothing of the
-    host's but what a container itself makes (its cgroup, its state under the runtime's root)."""
+    """podman on the target with a store of its own in BASE (runtime.testing.podman)."""
 
     def __init__(self, host, base):
         self.host = host
         self.base = base
-        self.conf = f"{base}/containers.conf"
-        nofile, nproc = host_limits(host)
-        # podman asks RLIMIT_NOFILE 1048576 of the runtime by default: EPERM where the hard
-        # limit is lower and root cannot raise it. Ask for what this host has.
-        # demo-runtime-oci is given runc's `--log-format=json --log FILE`, as the README says.
-        host.check_output(
-            "printf '%%s\\n' %s %s %s %s > %s",
-            "[containers]",
-            f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]',
-            "[engine]",
-            f"runtime_supports_json = {RUNTIME_SUPPORTS_JSON}".replace("'", '"'),
-            self.conf,
+        conf = podman.containers_conf(
+            host.check_output("cat /proc/self/limits"), int(host.check_output("cat /proc/sys/kernel/pid_max"))
         )
+        host.check_output("printf %%s %s > %s", conf, f"{base}/containers.conf")
 
     def argv(self, runtime, *args):
-        return [
-            "env", f"CONTAINERS_CONF={self.conf}", "podman",
-            "--root", f"{self.base}/root", "--runroot", f"{self.base}/runroot", "--tmpdir", f"{self.base}/tmp",
-            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-            *(("--runtime", runtime.path) if runtime else ()),
-            *args,
-        ]  # fmt: skip
+        return [*podman.argv(self.base, runtime and runtime.path), *args]
 
     def __call__(self, *args, runtime=None):
         """podman ARGS (with --runtime RUNTIME): testinfra's CommandResult."""

@@ -1,0 +1,111 @@
+"""`podman run --rm IMAGE /bin/true` with demo-runtime-oci, crun and runc as podman's OCI runtime,
+interleaved round-robin, as medians and ratios from one run.
+
+    .venv/bin/python bench/podman.py [IMAGE] [--rounds N]      (as root)
+
+podman gets a private store in a temporary directory (runtime.testing.podman: vfs, cgroupfs,
+file events, --network none) holding IMAGE's tree (default: the test image), imported with
+`podman import`. Each row is one whole `podman run --rm`: podman, conmon, the runtime's
+create/start/delete and podman's cleanup. A runtime that is missing or cannot run the
+container here is left out with a line saying why. Everything is removed at the end.
+"""
+
+import argparse
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from runtime.testing import podman
+
+HERE = Path(__file__).resolve().parent
+IMAGE = "localhost/demo-runtime-bench:latest"
+RUNTIMES = ("demo-runtime-oci", "crun", "runc")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("image", nargs="?", default=str(HERE.parent / "testcontainer" / "container.img"))
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args(argv)
+    if not Path(args.image).is_file():  # debugfs says so on stderr only, with status 0
+        raise SystemExit(f"bench/podman.py: no image {args.image}")
+    base = tempfile.mkdtemp(prefix="demo-runtime-bench-", dir="/var/tmp")
+    try:
+        store(base, args.image)
+        runtimes = {name: path for name in RUNTIMES if (path := usable(base, name))}
+        if not runtimes:
+            raise SystemExit("bench/podman.py: no runtime could run the container")
+        times = {name: [] for name in runtimes}
+        for round_ in range(args.rounds + 1):  # the first round warms the caches, untimed
+            order = list(runtimes)
+            random.shuffle(order)
+            for name in order:
+                began = time.perf_counter()
+                run(base, runtimes[name])
+                if round_:
+                    times[name].append((time.perf_counter() - began) * 1000)
+    finally:
+        subprocess.run([*podman.argv(base), "rm", "--all", "--force", "--time", "0"], capture_output=True)
+        shutil.rmtree(base)
+    print(table(times))
+    return 0
+
+
+def store(base, image):
+    """The private store, holding IMAGE's tree as the image IMAGE."""
+    limits = Path("/proc/self/limits").read_text()
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    Path(base, "containers.conf").write_text(podman.containers_conf(limits, pid_max))
+    tree = Path(base, "rootfs")
+    tree.mkdir()
+    for step in (
+        ["debugfs", "-R", f"rdump / {tree}", image],
+        ["tar", "-C", tree, "-cf", f"{tree}.tar", "."],
+        [*podman.argv(base), "import", f"{tree}.tar", IMAGE],
+    ):
+        out = subprocess.run(step, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"bench/podman.py: {step[0]}: {out.stderr.strip()}")
+
+
+def usable(base, name):
+    """NAME's path if podman can run the container with it here, else None (and why)."""
+    beside = Path(sys.executable).with_name(name)
+    path = str(beside) if beside.exists() else shutil.which(name)
+    if path is None:
+        print(f"{name}: not installed, left out", file=sys.stderr)
+        return None
+    out = run(base, path, check=False)
+    if out.returncode != 0:
+        print(f"{name}: left out: {out.stderr.strip().splitlines()[-1]}", file=sys.stderr)
+        return None
+    return path
+
+
+def run(base, runtime, check=True):
+    return subprocess.run(
+        [*podman.argv(base, runtime), "run", "--rm", "--network", "none", IMAGE, "/bin/true"],
+        check=check, capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def table(times):
+    medians = {name: sorted(values)[len(values) // 2] for name, values in times.items()}
+    ratios = [peer for peer in ("crun", "runc") if peer in medians]
+    lines = [
+        "| `podman run --rm IMAGE /bin/true` with | median ms | p90 ms |" + "".join(f" × {p} |" for p in ratios),
+        "|---|---:|---:|" + "---:|" * len(ratios),
+    ]
+    for name, values in times.items():
+        values.sort()
+        cells = "".join(f" {medians[name] / medians[p]:.2f} |" for p in ratios)
+        lines.append(f"| {name} | {medians[name]:.1f} | {values[int(len(values) * 0.9)]:.1f} |{cells}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
