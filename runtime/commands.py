@@ -47,7 +47,7 @@ def open_init(record, linux):
         pidfd = linux.pidfd_open(record["pid"])
     except ProcessLookupError:
         return None
-    if process_start_time(record["pid"]) != record.get("pid_start"):
+    if process_start_time(record["pid"], linux) != record.get("pid_start"):
         linux.close(pidfd)  # the pid is another process's by now
         return None
     return pidfd
@@ -55,7 +55,7 @@ def open_init(record, linux):
 
 def running_init(name, linux):
     """(state, record, pidfd of PID 1) of a running container; WRONG_STATE if it is not."""
-    state = State.find(name)
+    state = State.find(name, linux=linux)
     record = state.read()
     pidfd = open_init(record, linux)
     if pidfd is None:
@@ -120,23 +120,24 @@ def logs(argv):
     if parsed is None:
         return 0
     options, (name,) = parsed
-    state = State.find(name)
+    linux = Linux()
+    state = State.find(name, linux=linux)
     state.read()  # a clear error for a corrupt state, before anything is printed
     try:
-        log = os.open(state.log, os.O_RDONLY | os.O_CLOEXEC)
+        log = linux.open(state.log, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {name}") from None
     try:
         while True:
             supervised = state.supervised()  # before reading: what it writes before it exits is read
-            while chunk := os.read(log, 65536):
+            while chunk := linux.read(log, 65536):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             if not (options.follow and supervised):
                 return 0
             time.sleep(0.05)  # a file has no readiness to wait for: poll it, as tail -f does without inotify
     finally:
-        os.close(log)
+        linux.close(log)
 
 
 def stop(argv):
@@ -198,7 +199,7 @@ def rm(argv):
     options, container_names = parsed
     linux = Linux()
     for name in container_names:
-        remove(State.find(name), options.force, linux)
+        remove(State.find(name, linux=linux), options.force, linux)
         print(name)
     return 0
 

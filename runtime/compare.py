@@ -2,9 +2,9 @@
 every lesson in one command.
 """
 
-import os
-import subprocess
+import struct
 import sys
+from types import SimpleNamespace
 
 from .plugin import Option
 
@@ -23,8 +23,11 @@ def main(argv):
     if change is None:
         print(subcommand_help("compare [--diff] CHANGE... IMAGE COMMAND [ARGS...]", SUMMARY, OPTIONS))
         return 0
-    runs = [("defaults", _run([], image_and_command)), (" ".join(change), _run(change, image_and_command))]
-    print("\n".join(diff(runs) if unified else side_by_side(runs, _width())))
+    from .linux import Linux
+
+    linux = Linux()
+    runs = [("defaults", _run(linux, [], image_and_command)), (" ".join(change), _run(linux, change, image_and_command))]
+    print("\n".join(diff(runs) if unified else side_by_side(runs, _width(linux))))
     for title, result in runs:
         if result.stderr:
             print(f"stderr with {title}:")
@@ -50,15 +53,20 @@ def _split(argv):
     return unified, change, positional
 
 
-def _run(change, image_and_command):
+def _run(linux, change, image_and_command):
     argv = [sys.executable, "-P", "-m", "runtime", "--no-tty", *change, "--", *image_and_command]
     # -P: the installed runtime, not a checkout that happens to be the working directory
     # (PYTHONPATH still counts: plugins installed there by --target).
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+    status, stdout, stderr = linux.run_program(argv)
+    return SimpleNamespace(returncode=status, stdout=stdout.decode(errors="replace"), stderr=stderr.decode(errors="replace"))
 
 
-def _width():
-    return os.get_terminal_size().columns if os.isatty(1) else WIDTH
+def _width(linux):
+    """The terminal's columns when stdout is one (struct winsize: rows, columns, ...)."""
+    try:
+        return struct.unpack("HHHH", linux.window_size(1))[1]
+    except OSError:
+        return WIDTH
 
 
 def _title(title, result):

@@ -18,6 +18,7 @@ _PYTHON_IGNORES = (signal.SIGPIPE, signal.SIGXFSZ)
 
 def run(ctx, plugins):
     """Run the container to completion; returns the runtime's exit status."""
+    ctx.plugins = plugins
     previous = {s: signal.signal(s, lambda signum, frame: _forward(ctx, signum)) for s in FORWARDED}
     prepared = []
     janitor = None

@@ -56,11 +56,16 @@ class Context:
         self.pid = 0  # the container's init, as the runtime sees it
         self.exit_status = None  # the runtime's exit status for it, once it has exited
         self.rootfs = None  # the assembled root, in the child, before pivot_root
-        self.address = None  # the container's IPv4 address on its bridge (--net bridge; ports reads it)
         self.console = None  # a console of the caller's instead of -t's relay (OCI: a console socket)
         # OCI create: called in the child just before exec as gate(ctx, env, report_fd);
         # it reports the setup done (closing report_fd), waits for `start`, returns None.
         self.gate = None
+        self.plugins = ()  # this run's plugins, in order (set by runtime.container.run)
+
+    def plugin(self, name):
+        """This run's plugin of that name, or None: a plugin that builds on another's
+        result (ports on net's address) asks it, instead of a field of the context."""
+        return next((p for p in self.plugins if p.name == name), None)
 
 
 class Plugin:

@@ -10,14 +10,15 @@
 
 A directory is prepared under a hidden name and renamed into place complete, so a
 name is claimed atomically (rename onto an existing container fails) and no reader
-ever sees half a container.
+ever sees half a container. Every file call goes through the syscall layer (`linux`,
+runtime.linux.Linux unless a test gives its double).
 """
 
 import errno
-import fcntl
 import json
 import os
-import shutil
+from fcntl import LOCK_EX, LOCK_NB, LOCK_SH
+from stat import S_ISDIR
 
 from . import errors
 from .errors import ContainerError
@@ -42,32 +43,44 @@ def generate_name():
     return f"dr-{os.urandom(4).hex()}"
 
 
-def process_status(pid):
+def process_status(pid, linux=None):
     """(state letter, start time in clock ticks since boot) of a process, or None if it is
     gone: the start time tells it apart from a later process that reuses the pid, and "Z"
     is one that has exited but is not reaped yet."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
+        stat = _linux(linux).read_bytes(f"/proc/{pid}/stat")
     except OSError:
         return None
     fields = stat[stat.rindex(b")") + 2 :].split()
     return fields[0].decode(), int(fields[19])
 
 
-def process_start_time(pid):
+def process_start_time(pid, linux=None):
     """The kernel's start time of a process, or None if it is gone."""
-    status = process_status(pid)
+    status = process_status(pid, linux)
     return status and status[1]
 
 
+def _linux(linux):
+    if linux is None:
+        from .linux import Linux
+
+        linux = Linux()
+    return linux
+
+
 class _Lock:
-    def __init__(self, path, mode, create=False):
-        self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0), 0o600)
-        fcntl.flock(self.fd, mode)
+    def __init__(self, linux, path, mode, create=False):
+        self.linux = linux
+        self.fd = linux.open(path, os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0), 0o600)
+        try:
+            linux.flock(self.fd, mode)
+        except BaseException:
+            linux.close(self.fd)
+            raise
 
     def release(self):
-        os.close(self.fd)
+        self.linux.close(self.fd)
 
     def __enter__(self):
         return self
@@ -79,21 +92,23 @@ class _Lock:
 class State:
     """One container's directory."""
 
-    def __init__(self, name, root=ROOT):
+    def __init__(self, name, root=ROOT, linux=None):
         self.name = name
         self.root = root
+        self.linux = _linux(linux)
         self.path = f"{root}/{name}"
         self.log = f"{self.path}/log"
 
     # -- creating ----------------------------------------------------------
     @classmethod
-    def create(cls, name, record, root=ROOT):
+    def create(cls, name, record, root=ROOT, linux=None):
         """Claim NAME with its first record; returns (state, the held alive lock)."""
-        staging = f"{root}/{_NEW}{name}-{os.getpid()}"
+        linux = _linux(linux)
+        staging = f"{root}/{_NEW}{name}-{linux.getpid()}"
         for attempt in range(10):  # the last container's rm may remove the root meanwhile
             try:
-                os.makedirs(root, 0o700, exist_ok=True)
-                os.mkdir(staging, 0o700)
+                linux.makedirs(root, 0o700)
+                linux.mkdir(staging, 0o700)
                 break
             except FileNotFoundError:
                 if attempt == 9:
@@ -102,12 +117,12 @@ class State:
                 raise ContainerError(errors.STATE_UNREADABLE, f"cannot write container state in {root}: {e.strerror}") from None
         alive = None
         try:
-            alive = _Lock(f"{staging}/alive", fcntl.LOCK_EX, create=True)
+            alive = _Lock(linux, f"{staging}/alive", LOCK_EX, create=True)
             for entry in ("lock", "log"):
-                os.close(os.open(f"{staging}/{entry}", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-            _write_json(f"{staging}/state.json", {"version": FORMAT_VERSION, "name": name, **record})
+                linux.create_file(f"{staging}/{entry}", 0o600)
+            _write_json(linux, f"{staging}/state.json", {"version": FORMAT_VERSION, "name": name, **record})
             try:
-                os.rename(staging, f"{root}/{name}")
+                linux.rename(staging, f"{root}/{name}")
             except OSError as e:
                 if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     raise ContainerError(errors.NAME_IN_USE, f"container name {name!r} is already in use") from None
@@ -115,16 +130,20 @@ class State:
         except BaseException:
             if alive:
                 alive.release()
-            shutil.rmtree(staging, ignore_errors=True)
+            linux.remove_tree(staging)
             raise
-        return cls(name, root), alive
+        return cls(name, root, linux), alive
 
     # -- reading -----------------------------------------------------------
     @classmethod
-    def find(cls, name, root=ROOT):
+    def find(cls, name, root=ROOT, linux=None):
         check_name(name)
-        state = cls(name, root)
-        if not os.path.isdir(state.path):
+        state = cls(name, root, linux)
+        try:
+            found = S_ISDIR(state.linux.stat(state.path).st_mode)
+        except OSError:
+            found = False
+        if not found:
             raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {name}")
         return state
 
@@ -139,8 +158,7 @@ class State:
         """The record as written."""
         path = f"{self.path}/state.json"
         try:
-            with open(path, "rb") as f:
-                record = json.loads(f.read())
+            record = json.loads(self.linux.read_bytes(path))
         except FileNotFoundError:
             raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {self.name}") from None
         except (OSError, ValueError) as e:
@@ -157,21 +175,21 @@ class State:
     def supervised(self):
         """Whether the supervisor (or its janitor) still holds the alive lock."""
         try:
-            fd = os.open(f"{self.path}/alive", os.O_RDONLY | os.O_CLOEXEC)
+            fd = self.linux.open(f"{self.path}/alive", os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            self.linux.flock(fd, LOCK_SH | LOCK_NB)
             return False
         except BlockingIOError:
             return True
         finally:
-            os.close(fd)
+            self.linux.close(fd)
 
     def wait_unsupervised(self):
         """Block until the supervisor and its janitor are done (teardowns run, exit recorded)."""
         try:
-            _Lock(f"{self.path}/alive", fcntl.LOCK_SH).release()
+            _Lock(self.linux, f"{self.path}/alive", LOCK_SH).release()
         except FileNotFoundError:
             pass
 
@@ -179,10 +197,10 @@ class State:
     def lock(self):
         """The container's lock; NO_SUCH_CONTAINER if it was removed while we waited."""
         try:
-            held = _Lock(f"{self.path}/lock", fcntl.LOCK_EX)
+            held = _Lock(self.linux, f"{self.path}/lock", LOCK_EX)
         except FileNotFoundError:
             raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {self.name}") from None
-        if os.fstat(held.fd).st_nlink == 0:  # removed by whoever held it before us
+        if self.linux.fstat(held.fd).st_nlink == 0:  # removed by whoever held it before us
             held.release()
             raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {self.name}")
         return held
@@ -190,43 +208,41 @@ class State:
     def update(self, **fields):
         """Change fields of the record (call with the lock held)."""
         path = f"{self.path}/state.json"
-        with open(path, "rb") as f:
-            record = json.loads(f.read())
+        record = json.loads(self.linux.read_bytes(path))
         record.update(fields)
-        _write_json(path, record)
+        _write_json(self.linux, path, record)
 
     def remove(self):
         """Delete the directory (call with the lock held: the lock file goes last)."""
-        for entry in os.listdir(self.path):
+        linux = self.linux
+        for entry in linux.listdir(self.path):
             if entry != "lock":
-                os.unlink(f"{self.path}/{entry}")
-        os.unlink(f"{self.path}/lock")
-        os.rmdir(self.path)
+                linux.unlink(f"{self.path}/{entry}")
+        linux.unlink(f"{self.path}/lock")
+        linux.rmdir(self.path)
         # The last container out removes the root, and /run/demo-runtime if that is empty too.
         parents = [self.root]
         if os.path.basename(os.path.dirname(self.root)) == "demo-runtime":
             parents.append(os.path.dirname(self.root))
         for path in parents:
             try:
-                os.rmdir(path)
+                linux.rmdir(path)
             except OSError:
                 break
 
 
-def names(root=ROOT):
+def names(root=ROOT, linux=None):
     """The containers' names, sorted; removes what a killed start left half-prepared."""
+    linux = _linux(linux)
     try:
-        entries = sorted(os.listdir(root))
+        entries = sorted(linux.listdir(root))
     except FileNotFoundError:
         return []
     for entry in entries:
-        if entry.startswith(_NEW) and not State(entry, root).supervised():
-            shutil.rmtree(f"{root}/{entry}", ignore_errors=True)
+        if entry.startswith(_NEW) and not State(entry, root, linux).supervised():
+            linux.remove_tree(f"{root}/{entry}")
     return [e for e in entries if not e.startswith(".")]
 
 
-def _write_json(path, record):
-    temporary = f"{path}.{os.getpid()}"
-    with open(temporary, "w") as f:
-        json.dump(record, f)
-    os.rename(temporary, path)
+def _write_json(linux, path, record):
+    linux.replace_file(path, json.dumps(record).encode())

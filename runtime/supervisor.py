@@ -49,18 +49,18 @@ class StateRecord(Plugin):
             "status": "created",
             "detached": self.detached,
             "remove": self.remove,
-            "supervisor": os.getpid(),
+            "supervisor": ctx.linux.getpid(),
         }
-        self.state, self.alive = State.create(self.container_name, record)
+        self.state, self.alive = State.create(self.container_name, record, linux=ctx.linux)
         if self.detached:
-            log = os.open(self.state.log, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            log = ctx.linux.open(self.state.log, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
             for fd in (1, 2):  # the container's stdout and stderr, inherited at clone
-                os.dup2(log, fd)
-            os.close(log)
+                ctx.linux.dup2(log, fd)
+            ctx.linux.close(log)
 
     def running(self, ctx):
         with self.state.lock():
-            self.state.update(status="running", command=ctx.command, pid=ctx.pid, pid_start=process_start_time(ctx.pid), started=time.time())
+            self.state.update(status="running", command=ctx.command, pid=ctx.pid, pid_start=process_start_time(ctx.pid, ctx.linux), started=time.time())
         if self.started_to:
             status_fd, ack_fd = self.started_to
             self.started_to = None
@@ -121,10 +121,10 @@ def _supervise(ctx, plugins, record, status_write):
     code, message = errors.RUNTIME_FAILURE, ""
     try:
         ctx.linux.setsid()  # no terminal, no process group of the caller's: only stop/kill reach it
-        null = os.open(os.devnull, os.O_RDWR)
+        null = ctx.linux.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # nothing of the caller's stays open (a $(...) would wait for it)
-            os.dup2(null, fd)
-        os.close(null)
+            ctx.linux.dup2(null, fd)
+        ctx.linux.close(null)
         # Nor above 2: descriptors the caller saved (pytest's capture does) would keep its
         # pipes open for the container's life.
         ctx.linux.close_all_but([status_write, *record.started_to])

@@ -3,7 +3,9 @@
 Everything the runtime does to the system goes through a `Linux` object, so that
 plugins can be unit-tested against a recording double (tests/unit/fake_linux.py, held
 to the same interface by tests/unit/test_syscall_layer.py). By concern:
-  process.py   processes, pipes, descriptors, the image file
+  process.py   processes, pipes, descriptors
+  files.py     files on the host: the image, the runtime's state, leases and caches,
+               control files (cgroup, /proc/PID/uid_map, sysctl)
   terminal.py  the pty of -t: window size, raw mode, passing the master
   net.py       netlink (links, addresses, routes; pyroute2, imported on first use), nftables
   this module  clone, namespaces, mounts and paths in the root, loop devices, the lo
@@ -25,8 +27,9 @@ import os
 import stat
 import struct
 
+from .files import Files
 from .net import Network
-from .process import Files, Processes
+from .process import Processes
 from .terminal import Terminals
 
 CLONE_NEWTIME = 0x00000080
@@ -226,34 +229,11 @@ class Linux(Processes, Files, Terminals, Network):
     def pivot_root(self, new_root, put_old):
         self._check(self._libc.syscall(self._sys_pivot_root, os.fsencode(new_root), os.fsencode(put_old)), new_root)
 
-    def mkdir(self, path, mode=0o755):
-        try:
-            os.mkdir(path, mode)
-        except FileExistsError:
-            pass
-
-    def create_file(self, path, mode=0o644):
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, mode))
-
     def symlink(self, target, path):
         os.symlink(target, path)
 
     def chdir(self, path):
         os.chdir(path)
-
-    def read_file(self, path, limit=4096):
-        """Contents of a small file, or None if it cannot be read."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        except OSError:
-            return None
-        try:
-            return os.read(fd, limit).decode(errors="replace")
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-
 
     # -- paths inside the container's root -----------------------------------
     def open_in_root(self, root, path, flags=os.O_PATH, symlinks=True):
@@ -601,20 +581,6 @@ class Linux(Processes, Files, Terminals, Network):
         buffer = ctypes.create_string_buffer(program, len(program))
         fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
         self._check(self._libc.prctl(_PR_SET_SECCOMP, ctypes.c_ulong(_SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0))
-
-    def write_file(self, path, data):
-        """Write a small control file (cgroup, /proc/PID/uid_map) in one write(2)."""
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, data.encode() if isinstance(data, str) else data)
-        finally:
-            os.close(fd)
-
-    def rmdir(self, path):
-        os.rmdir(path)
-
-    def open_directory(self, path):
-        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def chroot(self, path):
         os.chroot(path)

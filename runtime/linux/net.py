@@ -91,20 +91,28 @@ class Network:
                 if e.code != errno.ENODEV:
                     raise OSError(e.code, f"cannot delete {name}: {e.args[-1] if e.args else e}") from None
 
+    def hold_port(self, address, port, protocol):
+        """A socket bound to the host port (protocol "tcp" or "udp"), so that nothing else
+        takes it while it is open: close() it."""
+        import socket  # only with -p: it imports enum and selectors
+
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM)
+        try:
+            held.bind((address, port))
+        except BaseException:
+            held.close()
+            raise
+        return held
+
     def nft(self, script):
         """Run an nftables script; OSError with nft's own message if it fails
         (FileNotFoundError: no nft)."""
-        import subprocess
-
-        done = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise OSError(errno.EINVAL, f"nft failed: {done.stderr.strip()}")
+        status, _, stderr = self.run_program(["nft", "-f", "-"], script.encode())
+        if status != 0:
+            raise OSError(errno.EINVAL, f"nft failed: {stderr.decode(errors='replace').strip()}")
 
     def nft_has_table(self, table):
-        import subprocess
-
         try:
-            done = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True)
+            return self.run_program(["nft", "list", "table", "ip", table])[0] == 0
         except FileNotFoundError:
             return False
-        return done.returncode == 0

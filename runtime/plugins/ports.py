@@ -8,8 +8,6 @@ guess, and nothing else takes it meanwhile. There is no userland proxy, so a por
 not reached through 127.0.0.1; from other machines it needs forwarding (--nat).
 """
 
-import os
-
 from .. import errors
 from ..errors import USAGE, ContainerError
 from ..plugin import Option, Plugin
@@ -89,23 +87,20 @@ class Ports(Plugin):
         if not specs:
             return
         published = [parse_publish(spec) for spec in specs]
-        if ctx.address is None:
+        net = ctx.plugin("net")
+        address = net and net.address
+        if address is None:
             raise ContainerError(USAGE, "--publish needs --net bridge")
-        import socket  # only with -p: it imports enum and selectors
-
-        for (address, host_port, _, protocol), spec in zip(published, specs):
-            kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
-            held = socket.socket(socket.AF_INET, kind)
-            self.held.append(held)
+        for (host_address, host_port, _, protocol), spec in zip(published, specs):
             try:
-                held.bind((address or "0.0.0.0", host_port))
+                self.held.append(ctx.linux.hold_port(host_address or "0.0.0.0", host_port, protocol))
             except OSError as e:
                 raise _port_error(f"--publish {spec}: host port {host_port}/{protocol}: {e.strerror}") from None
         from .net.bridge import nft
 
         self.teardown_after_sigkill = True
-        self.table = f"demo-runtime-ports-{os.getpid()}"
-        nft(ctx.linux, nft_rules(self.table, ctx.address, published))
+        self.table = f"demo-runtime-ports-{ctx.linux.getpid()}"
+        nft(ctx.linux, nft_rules(self.table, address, published))
 
     def teardown(self, ctx):
         for held in self.held:

@@ -3,16 +3,21 @@
 Its methods are Linux's, name for name and signature for signature (test_syscall_layer
 checks), and any of them raises what `fail` names for it: FakeLinux(fail={"mount":
 OSError(...)}) is a kernel that refuses mounts. Pipes and the files the runtime opens
-itself (the image) are real, so what passes through them is too; processes are not:
-fork and clone return a pid and never run a child, waitpid returns `statuses`."""
+or keeps itself (the image, state, leases, caches: open, stat, read_bytes, replace_file,
+listdir, unlink...) are real, so what passes through them is too; so are mkdir,
+create_file, open_directory, read_file, write_file and rmdir under the directory `host` (a test's
+temporary directory), which elsewhere (cgroup files, /proc) are only recorded.
+Processes are not real: fork and clone return a pid and never run a child, waitpid
+returns `statuses`."""
 
 import fcntl
 import os
 
 
 class FakeLinux:
-    def __init__(self, files=None, fail=None):
+    def __init__(self, files=None, fail=None, host=None):
         self.calls = []
+        self.host = host and f"{str(host).rstrip('/')}/"  # paths under it are real files
         self.files = dict(files or {})  # path -> contents, for read_file
         self.fail = dict(fail or {})  # method name -> OSError to raise
         self.next_pid = 4242
@@ -23,11 +28,15 @@ class FakeLinux:
         self.tables = set()  # nftables tables that exist
         self.shared_loops = []  # what successive shared_loop calls find: a device path or None
         self.winsize = b"\x1e\x00\x5a\x00\x00\x00\x00\x00"  # 30 rows, 90 columns
+        self.programs = {}  # program -> (status, stdout, stderr) that run_program returns
 
     def _record(self, name, *args):
         self.calls.append((name, *args))
         if name in self.fail:
             raise self.fail[name]
+
+    def _real(self, path):
+        return self.host is not None and str(path).startswith(self.host)
 
     def clone(self, flags, cgroup=None):
         self._record("clone", flags, *([] if cgroup is None else [cgroup]))
@@ -62,9 +71,13 @@ class FakeLinux:
 
     def mkdir(self, path, mode=0o755):
         self._record("mkdir", path)
+        if self._real(path):
+            os.makedirs(path, mode, exist_ok=True)
 
     def create_file(self, path, mode=0o644):
         self._record("create_file", path)
+        if self._real(path):
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, mode))
 
     def symlink(self, target, path):
         self._record("symlink", target, path)
@@ -77,6 +90,12 @@ class FakeLinux:
 
     def read_file(self, path, limit=4096):
         self._record("read_file", path)
+        if self._real(path):
+            try:
+                with open(path) as f:
+                    return f.read(limit)
+            except OSError:
+                return None
         return self.files.get(path)
 
     # -- paths inside the root: recorded with the in-root path -------------------
@@ -169,10 +188,15 @@ class FakeLinux:
 
     def write_file(self, path, data):
         self._record("write_file", path, data)
+        if self._real(path):
+            with open(path, "w" if isinstance(data, str) else "wb") as f:
+                f.write(data)
         self.files[path] = data
 
     def rmdir(self, path):
         self._record("rmdir", path)
+        if self._real(path):
+            os.rmdir(path)
 
     def kill(self, pid, signum):
         self._record("kill", pid, signum)
@@ -202,6 +226,10 @@ class FakeLinux:
 
     def execve(self, path, argv, env):
         self._record("execve", path, argv)
+
+    def run_program(self, argv, input=b""):
+        self._record("run_program", argv, input)
+        return self.programs.get(argv[0], (0, b"", b""))
 
     def pipe(self):
         self._record("pipe")
@@ -255,9 +283,55 @@ class FakeLinux:
         self._record("open", path)
         return os.open(path, flags, mode)
 
+    def fstat(self, fd):
+        self._record("fstat", fd)
+        return os.fstat(fd)
+
     def pread(self, fd, size, offset):
         self._record("pread", fd, offset)
         return os.pread(fd, size, offset)
+
+    def overwrite(self, fd, data):
+        self._record("overwrite", fd, data)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
+
+    def anonymous_file(self, name):
+        self._record("anonymous_file", name)
+        return os.memfd_create(name, os.MFD_CLOEXEC)
+
+    def read_bytes(self, path):
+        self._record("read_bytes", path)
+        with open(path, "rb") as f:
+            return f.read()
+
+    def replace_file(self, path, data, mode=0o600):
+        self._record("replace_file", path, data)
+        with open(f"{path}.fake.tmp", "wb") as f:
+            f.write(data)
+        os.rename(f"{path}.fake.tmp", path)
+
+    def makedirs(self, path, mode=0o755):
+        self._record("makedirs", path)
+        os.makedirs(path, mode, exist_ok=True)
+
+    def listdir(self, path):
+        self._record("listdir", path)
+        return os.listdir(path)
+
+    def rename(self, old, new):
+        self._record("rename", old, new)
+        os.rename(old, new)
+
+    def unlink(self, path):
+        self._record("unlink", path)
+        os.unlink(path)
+
+    def remove_tree(self, path):
+        import shutil
+
+        self._record("remove_tree", path)
+        shutil.rmtree(path, ignore_errors=True)
 
     def flock(self, fd, operation):
         self._record("flock", fd, operation)
@@ -268,7 +342,7 @@ class FakeLinux:
 
     def open_directory(self, path):
         self._record("open_directory", path)
-        return os.open(os.devnull, os.O_RDONLY)
+        return os.open(path if self._real(path) else os.devnull, os.O_RDONLY)
 
     def become_root(self):
         self._record("become_root")
@@ -371,6 +445,10 @@ class FakeLinux:
     def delete_link(self, name):
         self._record("delete_link", name)
         self.links.pop(name, None)
+
+    def hold_port(self, address, port, protocol):
+        self._record("hold_port", address, port, protocol)
+        return open(os.devnull, "rb")  # something to close()
 
     def nft(self, script):
         self._record("nft", script)

@@ -18,7 +18,7 @@ def network(fake, tmp_path, **kw):
 
 
 def test_the_first_container_makes_the_bridge_and_the_last_removes_it(tmp_path):
-    fake = FakeLinux()
+    fake = FakeLinux(host=tmp_path)
     first, second = network(fake, tmp_path), network(fake, tmp_path)
     first.prepare()
     assert fake.links["dr0"][1:] == ("bridge", "10.88.0.1/16")
@@ -34,7 +34,7 @@ def test_the_first_container_makes_the_bridge_and_the_last_removes_it(tmp_path):
 
 
 def test_a_bridge_someone_else_made_is_used_with_its_subnet_and_never_removed(tmp_path):
-    fake = FakeLinux()
+    fake = FakeLinux(host=tmp_path)
     fake.links["br-lab"] = (7, "bridge", "192.0.2.1/24")
     mine = BridgeNetwork(fake, "br-lab", state_dir=str(tmp_path))
     mine.prepare()
@@ -45,7 +45,7 @@ def test_a_bridge_someone_else_made_is_used_with_its_subnet_and_never_removed(tm
 
 @pytest.mark.parametrize("link, words", [((7, "veth", None), "is not a bridge"), ((7, "bridge", None), "no IPv4 address")])
 def test_a_name_taken_by_something_else_is_refused(tmp_path, link, words):
-    fake = FakeLinux()
+    fake = FakeLinux(host=tmp_path)
     fake.links["dr0"] = link
     with pytest.raises(ContainerError, match=words) as raised:
         network(fake, tmp_path).prepare()
@@ -53,7 +53,7 @@ def test_a_name_taken_by_something_else_is_refused(tmp_path, link, words):
 
 
 def test_nat_comes_with_the_first_nat_container_and_forwarding_stays_on(tmp_path):
-    fake = FakeLinux()
+    fake = FakeLinux(host=tmp_path)
     plain, nat = network(fake, tmp_path), network(fake, tmp_path, nat=True)
     plain.prepare()
     nat.prepare()
@@ -66,7 +66,7 @@ def test_nat_comes_with_the_first_nat_container_and_forwarding_stays_on(tmp_path
 
 
 def test_a_netlink_failure_is_one_line_and_teardown_still_removes_the_bridge(tmp_path):
-    fake = FakeLinux(fail={"configure_bridge": OSError(errno.EPERM, "cannot set up bridge dr0: Operation not permitted")})
+    fake = FakeLinux(host=tmp_path, fail={"configure_bridge": OSError(errno.EPERM, "cannot set up bridge dr0: Operation not permitted")})
     net = network(fake, tmp_path)
     with pytest.raises(ContainerError, match="network: cannot set up bridge dr0: Operation not permitted") as raised:
         net.prepare()

@@ -1,11 +1,15 @@
 """compare: the two runs' outputs side by side, or as a diff."""
 
+import errno
+import sys
 from types import SimpleNamespace
 
 import pytest
 
 from runtime import compare
 from runtime.cli import UsageError
+
+from .fake_linux import FakeLinux
 
 
 def result(stdout, returncode=0):
@@ -60,3 +64,17 @@ def test_diff_is_unified():
 def test_tabs_become_blanks_so_the_columns_hold():
     rows = compare.side_by_side([("a", result("x:\t1\n")), ("b", result("x:\t2\n"))], 40)
     assert rows[2] == f"{'x:      1':<18} | x:      2"
+
+
+def test_each_run_is_the_runtime_without_a_terminal_and_its_output_shown_whatever_its_bytes():
+    fake = FakeLinux()
+    fake.programs[sys.executable] = (3, b"caf\xe9\n", b"demo-runtime: pid disabled\n")
+    run = compare._run(fake, ["--disable", "pid"], ["img", "true"])
+    ((argv, _),) = fake.named("run_program")
+    assert argv[1:] == ["-P", "-m", "runtime", "--no-tty", "--disable", "pid", "--", "img", "true"]
+    assert (run.returncode, run.stdout, run.stderr) == (3, "caf\ufffd\n", "demo-runtime: pid disabled\n")
+
+
+def test_the_columns_follow_the_terminal_and_are_80_without_one():
+    assert compare._width(FakeLinux()) == 90
+    assert compare._width(FakeLinux(fail={"window_size": OSError(errno.ENOTTY, "Inappropriate ioctl for device")})) == compare.WIDTH == 80

@@ -11,6 +11,7 @@ import pytest
 from runtime import cli, linux, plugins
 from runtime.plugins.net import netconf
 from runtime.errors import USAGE, ContainerError
+from runtime.linux import Linux
 from runtime.plugins.net.leases import BridgeState, Exhausted
 from runtime.plugin import Context
 from runtime.plugins.net import NetNamespace, hosts_file, parse_mode, valid_ifname
@@ -195,7 +196,7 @@ ADDRESSES = [f"10.0.0.{i}" for i in range(2, 12)]
 
 
 def test_claims_take_the_first_free_address_and_release_frees_it(tmp_path):
-    state = BridgeState(str(tmp_path / "net"), "1-dr0")
+    state = BridgeState(Linux(), str(tmp_path / "net"), "1-dr0")
     with state:
         a, fd_a = state.claim(ADDRESSES)
         b, fd_b = state.claim(ADDRESSES, "nat")
@@ -208,13 +209,13 @@ def test_claims_take_the_first_free_address_and_release_frees_it(tmp_path):
 def test_a_dead_holders_lease_is_free_and_swept(tmp_path):
     root = str(tmp_path / "net")
     code = (
-        "import sys; from runtime.plugins.net.leases import BridgeState; s = BridgeState(sys.argv[1], '1-dr0');"
+        "import sys; from runtime.linux import Linux; from runtime.plugins.net.leases import BridgeState; s = BridgeState(Linux(), sys.argv[1], '1-dr0');"
         "s.__enter__(); print(s.claim(['10.0.0.2'])[0]); s.__exit__()"  # exits holding the lease: like SIGKILL
     )
     out = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True, cwd=_repo(), check=True)
     assert out.stdout.strip() == "10.0.0.2"
     assert os.listdir(f"{root}/1-dr0") == ["ip-10.0.0.2"]
-    state = BridgeState(root, "1-dr0")
+    state = BridgeState(Linux(), root, "1-dr0")
     with state:
         assert state.live() == {}
         assert os.listdir(state.path) == []
@@ -222,7 +223,7 @@ def test_a_dead_holders_lease_is_free_and_swept(tmp_path):
 
 
 def test_exhaustion(tmp_path):
-    with BridgeState(str(tmp_path), "k") as state:
+    with BridgeState(Linux(), str(tmp_path), "k") as state:
         state.claim(ADDRESSES[:1])
         with pytest.raises(Exhausted):
             state.claim(ADDRESSES[:1])
@@ -232,7 +233,7 @@ def test_parallel_claims_are_distinct(tmp_path):
     root, got, fds = str(tmp_path / "net"), [], []
 
     def claim():
-        with BridgeState(root, "1-dr0") as state:
+        with BridgeState(Linux(), root, "1-dr0") as state:
             address, fd = state.claim(ADDRESSES + [f"10.0.1.{i}" for i in range(1, 30)])
             got.append(address)
             fds.append(fd)
@@ -247,7 +248,7 @@ def test_parallel_claims_are_distinct(tmp_path):
 
 def test_the_last_user_removes_the_directory_and_empty_parents(tmp_path):
     base = tmp_path / "demo-runtime"
-    state = BridgeState(str(base / "net"), "1-dr0")
+    state = BridgeState(Linux(), str(base / "net"), "1-dr0")
     with state:
         address, fd = state.claim(ADDRESSES)
         state.write("bridge", "10.0.0.0/24")
@@ -257,5 +258,31 @@ def test_the_last_user_removes_the_directory_and_empty_parents(tmp_path):
         state.remove_directory()
     assert not base.exists()
     # And a waiter that held the removed directory's lock starts over in a new one.
-    with BridgeState(str(base / "net"), "1-dr0") as again:
+    with BridgeState(Linux(), str(base / "net"), "1-dr0") as again:
         assert os.path.isdir(again.path)
+
+
+def test_a_waiter_whose_directory_was_removed_meanwhile_starts_over_in_a_new_one(tmp_path):
+    # The lock is granted on the directory the last container just removed: its inode is
+    # no longer the path's, so the waiter must not claim in it.
+    class RemovedWhileWaiting(FakeLinux):
+        def flock(self, fd, operation):
+            super().flock(fd, operation)
+            if self.named("flock") == [(fd, operation)]:  # the first lock: the directory goes now
+                os.rmdir(state.path)
+
+    fake = RemovedWhileWaiting(host=tmp_path)
+    state = BridgeState(fake, str(tmp_path / "net"), "1-dr0")
+    with state:
+        assert state.claim(ADDRESSES)[0] == "10.0.0.2"
+        assert os.listdir(state.path) == ["ip-10.0.0.2"]  # in the directory made again
+    assert [name for name, *_ in fake.calls].count("open_directory") == 2
+
+
+def test_a_lease_that_cannot_be_written_is_an_error_not_a_silent_claim(tmp_path):
+    fake = FakeLinux(host=tmp_path, fail={"overwrite": OSError(28, "No space left on device")})
+    with BridgeState(fake, str(tmp_path / "net"), "1-dr0") as state:
+        with pytest.raises(OSError, match="No space"):
+            state.claim(ADDRESSES)
+        assert state.live() == {}  # nobody holds it: swept
+        assert BridgeState(Linux(), state.root, "1-dr0").claim(ADDRESSES)[0] == "10.0.0.2"

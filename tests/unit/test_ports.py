@@ -7,6 +7,7 @@ import pytest
 from runtime import errors
 from runtime.errors import ContainerError
 from runtime.plugin import Context
+from runtime.plugins.net import NetNamespace
 from runtime.plugins.ports import Ports, nft_rules, parse_publish
 
 from .fake_linux import FakeLinux
@@ -61,3 +62,29 @@ def test_no_publish_costs_nothing():
     plugin = Ports()
     plugin.prepare(Context("img", ["true"], SimpleNamespace(publish=[]), FakeLinux()))
     assert not plugin.teardown_after_sigkill and plugin.table is None
+
+
+def test_the_rules_send_traffic_to_the_address_the_net_plugin_leased():
+    net = NetNamespace()
+    net.network = SimpleNamespace(address="10.88.0.9")  # what its prepare() leased
+    fake = FakeLinux()
+    ctx = Context("img", ["true"], SimpleNamespace(publish=["8080:80", "127.0.0.1:53:53/udp"]), fake)
+    ctx.plugins = (net, Ports())
+    ctx.plugins[1].prepare(ctx)
+    assert fake.named("hold_port") == [("0.0.0.0", 8080, "tcp"), ("127.0.0.1", 53, "udp")]
+    (script,) = fake.named("nft")
+    assert "dnat to 10.88.0.9:80" in script[0] and "table ip demo-runtime-ports-4000 {" in script[0]
+    ctx.plugins[1].teardown(ctx)
+    assert fake.named("nft")[-1] == ("delete table ip demo-runtime-ports-4000\n",)
+
+
+def test_a_host_port_in_use_is_refused_with_its_own_code():
+    net = NetNamespace()
+    net.network = SimpleNamespace(address="10.88.0.9")
+    fake = FakeLinux(fail={"hold_port": OSError(98, "Address already in use")})
+    ctx = Context("img", ["true"], SimpleNamespace(publish=["8080:80"]), fake)
+    ctx.plugins = (net,)
+    with pytest.raises(ContainerError) as caught:
+        Ports().prepare(ctx)
+    assert caught.value.code == errors.PORT_ERROR and "8080/tcp: Address already in use" in str(caught.value)
+    assert fake.named("nft") == []

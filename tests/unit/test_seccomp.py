@@ -7,18 +7,39 @@ import sys
 import pytest
 
 from runtime.errors import USAGE, ContainerError
+from runtime.linux import Linux
 from runtime.plugins import caps, seccomp
 from runtime.plugins.seccomp.compile import ProfileError, build_filter, validate
 
+from .fake_linux import FakeLinux
+
 
 def test_default_profile_compiles_and_is_cached(tmp_path):
-    program = seccomp.load_program(seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path))
+    program = seccomp.load_program(Linux(), seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path))
     assert program and len(program) % 8 == 0
     assert len(list(tmp_path.iterdir())) == 1
     # A hit needs neither the compiler module nor libseccomp.
     sys.modules.pop("runtime.plugins.seccomp.compile", None)
-    assert seccomp.load_program(seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path)) == program
+    assert seccomp.load_program(Linux(), seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path)) == program
     assert "runtime.plugins.seccomp.compile" not in sys.modules
+
+
+def test_a_cache_that_cannot_be_written_fails_the_start_and_leaves_no_partial_program(tmp_path):
+    fake = FakeLinux(host=tmp_path, fail={"replace_file": OSError(28, "No space left on device")})
+    with pytest.raises(OSError, match="No space"):
+        seccomp.load_program(fake, seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path / "cache"))
+    assert list((tmp_path / "cache").iterdir()) == []
+    # The compiled program went through memory only, not a file of its own.
+    assert fake.named("anonymous_file") == [("seccomp-bpf",)]
+
+
+def test_a_cached_program_of_a_torn_length_is_compiled_again(tmp_path):
+    fake = FakeLinux(host=tmp_path)
+    program = seccomp.load_program(fake, seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path))
+    (cached,) = tmp_path.iterdir()
+    cached.write_bytes(program[:-3])
+    assert seccomp.load_program(fake, seccomp.DEFAULT_PROFILE, caps.DEFAULT, str(tmp_path)) == program
+    assert cached.read_bytes() == program
 
 
 def test_cache_key_depends_on_caps_and_profile():
@@ -93,6 +114,6 @@ def test_bad_profile_is_a_usage_error(tmp_path, text):
     bad = tmp_path / "bad.json"
     bad.write_text(text)
     with pytest.raises(ContainerError) as raised:
-        seccomp.load_program(str(bad), caps.DEFAULT, str(tmp_path / "cache"))
+        seccomp.load_program(Linux(), str(bad), caps.DEFAULT, str(tmp_path / "cache"))
     assert raised.value.code == USAGE and str(bad) in str(raised.value)
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())

@@ -1,5 +1,6 @@
 """Container state on disk: names, atomic creation, truthful status, locks, corruption."""
 
+import errno
 import fcntl
 import json
 import os
@@ -9,6 +10,8 @@ import pytest
 from runtime import errors
 from runtime.errors import ContainerError
 from runtime.state import FORMAT_VERSION, State, check_name, generate_name, names, process_start_time
+
+from .fake_linux import FakeLinux
 
 
 def record(**fields):
@@ -127,3 +130,34 @@ def test_process_start_time_tells_processes_apart():
     assert process_start_time(os.getpid()) == process_start_time(os.getpid()) > 0
     assert process_start_time(os.getpid()) != process_start_time(1)
     assert process_start_time(2**22 + 1) is None
+
+
+# -- through the syscall layer's double: what a refusing kernel leaves ---------------
+
+
+def test_a_root_that_cannot_be_made_is_one_clear_error(tmp_path):
+    fake = FakeLinux(host=tmp_path, fail={"makedirs": PermissionError(errno.EACCES, "Permission denied")})
+    with pytest.raises(ContainerError) as e:
+        State.create("web", record(), str(tmp_path / "containers"), linux=fake)
+    assert e.value.code == errors.STATE_UNREADABLE and "Permission denied" in str(e.value)
+
+
+def test_a_failed_claim_leaves_no_staging_directory_and_no_held_lock(tmp_path):
+    root = str(tmp_path / "containers")
+    fake = FakeLinux(host=tmp_path, fail={"rename": OSError(errno.EIO, "Input/output error")})
+    with pytest.raises(OSError, match="Input/output"):
+        State.create("web", record(), root, linux=fake)
+    assert os.listdir(root) == []
+    opened = {fd for name, *args in fake.calls if name == "flock" for fd in args[:1]}
+    assert opened and all(("close", fd) in fake.calls for fd in opened)
+
+
+def test_the_record_is_written_whole_through_one_replace(tmp_path):
+    fake = FakeLinux(host=tmp_path)
+    state, alive = State.create("web", record(), str(tmp_path), linux=fake)
+    with state.lock():
+        state.update(status="running", pid=7)
+    writes = [path for path, _ in fake.named("replace_file")]
+    assert writes == [f"{tmp_path}/.new-web-4000/state.json", f"{state.path}/state.json"]
+    assert state.load()["pid"] == 7
+    alive.release()

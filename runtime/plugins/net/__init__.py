@@ -92,9 +92,13 @@ class NetNamespace(Plugin):
             self.teardown_after_sigkill = True  # the bridge, its lease and NAT outlive a SIGKILL
             self.network = BridgeNetwork(ctx.linux, bridge, subnet, nat)
             self.network.prepare()
-            ctx.address = self.network.address
             self.kernel_has_ipv6 = ctx.linux.read_file(_NO_IPV6[1]) is not None
             self.resolv_conf = netconf.resolv_conf(ctx.linux.read_file("/etc/resolv.conf", 65536))
+
+    @property
+    def address(self):
+        """The container's IPv4 address on its bridge (None but in bridge mode)."""
+        return self.network.address if self.network else None
 
     def clone_flags(self, ctx):
         return 0 if self.mode == "host" else CLONE_NEWNET
@@ -107,8 +111,7 @@ class NetNamespace(Plugin):
         if self.mode != "host":
             ctx.linux.set_link_up("lo")
             self._kernel_settings(ctx)
-        address = self.network.address if self.network else None
-        self._bind_etc_file(ctx, "hosts", hosts_file(address, os.uname().nodename))
+        self._bind_etc_file(ctx, "hosts", hosts_file(self.address, os.uname().nodename))
         if self.resolv_conf is not None:
             self._bind_etc_file(ctx, "resolv.conf", self.resolv_conf)
 

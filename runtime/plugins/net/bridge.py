@@ -44,7 +44,7 @@ class BridgeNetwork:
         self.requested = parse_subnet(subnet) if subnet else None
         self.nat = nat
         netns = linux.stat("/proc/self/ns/net").st_ino  # a bridge name is per network namespace
-        self.state = BridgeState(state_dir, f"{netns}-{bridge}")
+        self.state = BridgeState(linux, state_dir, f"{netns}-{bridge}")
         self.veth = f"drv{linux.getpid()}"
         self.subnet = None
         self.address = None

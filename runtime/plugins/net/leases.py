@@ -16,12 +16,14 @@ flock(LOCK_EX) on the directory itself. The last container removes the directory
 and its parents when empty; a waiter that then gets the lock on the removed directory
 notices (the inode changed) and starts over.
 
-Only the standard library: unit-testable without root.
+Every call goes through the syscall layer (`linux`): unit-testable without root, against
+the real layer or its double.
 """
 
 import errno
-import fcntl
 import os
+from fcntl import LOCK_EX, LOCK_NB
+from os import O_CREAT, O_RDONLY, O_RDWR
 
 STATE_DIR = "/run/demo-runtime/net"
 _LEASE = "ip-"
@@ -32,101 +34,105 @@ class Exhausted(Exception):
 
 
 class BridgeState:
-    def __init__(self, root, key):
+    def __init__(self, linux, root, key):
+        self.linux = linux
         self.root = root
         self.path = f"{root}/{key}"
         self.fd = None
 
     # -- the directory lock -----------------------------------------------
     def __enter__(self):
+        linux = self.linux
         while True:
             try:
-                os.makedirs(self.path, 0o755, exist_ok=True)
-                fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+                linux.makedirs(self.path, 0o755)
+                fd = linux.open_directory(self.path)
             except FileNotFoundError:  # a last container removed a parent meanwhile
                 continue
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            linux.flock(fd, LOCK_EX)
             try:
-                current = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+                current = linux.stat(self.path).st_ino == linux.fstat(fd).st_ino
             except FileNotFoundError:
                 current = False
             if current:
                 self.fd = fd
                 return self
-            os.close(fd)  # the last container removed it while we waited
+            linux.close(fd)  # the last container removed it while we waited
 
     def __exit__(self, *exc):
         if self.fd is not None:
-            os.close(self.fd)
+            self.linux.close(self.fd)
             self.fd = None
 
     # -- leases -----------------------------------------------------------
     def claim(self, candidates, note=""):
         """The first candidate address nobody holds: (address, fd holding its lock)."""
+        linux = self.linux
         for address in candidates:
-            fd = os.open(f"{self.path}/{_LEASE}{address}", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = linux.open(f"{self.path}/{_LEASE}{address}", O_RDWR | O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                linux.flock(fd, LOCK_EX | LOCK_NB)
             except BlockingIOError:
-                os.close(fd)
+                linux.close(fd)
                 continue
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {note}".strip().encode() + b"\n", 0)
+            try:
+                linux.overwrite(fd, f"{linux.getpid()} {note}".strip().encode() + b"\n")
+            except BaseException:
+                linux.close(fd)
+                raise
             return str(address), fd
         raise Exhausted("no free address left")
 
     def release(self, address, fd):
         try:
-            os.unlink(f"{self.path}/{_LEASE}{address}")
+            self.linux.unlink(f"{self.path}/{_LEASE}{address}")
         except FileNotFoundError:
             pass
         if fd is not None:
-            os.close(fd)
+            self.linux.close(fd)
 
     def live(self):
         """{address: note} of the leases whose holder is alive; removes the others."""
-        found = {}
-        for name in os.listdir(self.path):
+        linux, found = self.linux, {}
+        for name in linux.listdir(self.path):
             if not name.startswith(_LEASE):
                 continue
             path = f"{self.path}/{name}"
             try:
-                fd = os.open(path, os.O_RDONLY)
+                fd = linux.open(path, O_RDONLY)
             except FileNotFoundError:
                 continue
             try:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    linux.flock(fd, LOCK_EX | LOCK_NB)
                 except BlockingIOError:
-                    words = os.read(fd, 256).decode(errors="replace").split()
+                    words = linux.read(fd, 256).decode(errors="replace").split()
                     found[name[len(_LEASE) :]] = " ".join(words[1:])
                 else:
-                    os.unlink(path)  # its holder is gone
+                    linux.unlink(path)  # its holder is gone
             finally:
-                os.close(fd)
+                linux.close(fd)
         return found
 
     # -- markers ------------------------------------------------------------
     def read(self, marker):
         try:
-            with open(f"{self.path}/{marker}") as f:
-                return f.read().strip()
+            return self.linux.read_bytes(f"{self.path}/{marker}").decode().strip()
         except FileNotFoundError:
             return None
 
     def write(self, marker, text):
-        with open(f"{self.path}/{marker}", "w") as f:
-            f.write(f"{text}\n")
+        self.linux.replace_file(f"{self.path}/{marker}", f"{text}\n".encode(), 0o644)
 
     def remove(self, marker):
         try:
-            os.unlink(f"{self.path}/{marker}")
+            self.linux.unlink(f"{self.path}/{marker}")
         except FileNotFoundError:
             pass
 
     def remove_directory(self):
         """The last container: the directory goes, then its parents if nothing else is in them."""
-        for marker in os.listdir(self.path):
+        for marker in self.linux.listdir(self.path):
             self.remove(marker)
         paths = [self.path, self.root]
         parent = os.path.dirname(self.root)
@@ -134,7 +140,7 @@ class BridgeState:
             paths.append(parent)
         for path in paths:
             try:
-                os.rmdir(path)
+                self.linux.rmdir(path)
             except OSError as e:
                 if e.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT, errno.EBUSY):
                     raise

@@ -42,17 +42,15 @@ def cache_key(profile, kept_caps):
     return h.hexdigest()
 
 
-def load_program(path, kept_caps, cache_dir=CACHE_DIR):
+def load_program(linux, path, kept_caps, cache_dir=CACHE_DIR):
     """The BPF program for profile `path`, from the cache or compiled (and cached) now."""
     try:
-        with open(path, "rb") as f:
-            profile = f.read()
+        profile = linux.read_bytes(path)
     except OSError as e:
         raise ContainerError(USAGE, f"--seccomp: cannot read profile {path}: {e.strerror}") from None
     cached = os.path.join(cache_dir, cache_key(profile, kept_caps) + ".bpf")
     try:
-        with open(cached, "rb") as f:
-            program = f.read()
+        program = linux.read_bytes(cached)
         if program and len(program) % 8 == 0:
             return program
     except FileNotFoundError:
@@ -60,9 +58,12 @@ def load_program(path, kept_caps, cache_dir=CACHE_DIR):
     from .compile import ProfileError, compile_profile  # a miss: libseccomp
 
     try:
-        return compile_profile(profile, kept_caps, cached)
+        program = compile_profile(linux, profile, kept_caps)
     except ProfileError as e:
         raise ContainerError(USAGE, f"--seccomp: {path}: {e}") from None
+    linux.makedirs(cache_dir, 0o700)
+    linux.replace_file(cached, program)  # whole or not at all: a start reads it unlocked
+    return program
 
 
 class Seccomp(Plugin):
@@ -80,7 +81,7 @@ class Seccomp(Plugin):
     def prepare(self, ctx):
         path = profile_path(ctx.options)
         if path is not None:
-            self.program = load_program(path, capabilities(ctx.options))
+            self.program = load_program(ctx.linux, path, capabilities(ctx.options))
 
     def setup_child(self, ctx):
         # Before caps drops CAP_SYS_ADMIN, so no_new_privs is not needed to load it (as

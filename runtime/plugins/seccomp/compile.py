@@ -195,30 +195,27 @@ def _why(error):
     return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 
-def compile_profile(profile_bytes, caps, cache_path):
-    """Compile, write the BPF to cache_path atomically, and return it."""
+def compile_profile(linux, profile_bytes, caps):
+    """The BPF program (bytes) for a Docker-format profile and the kept caps."""
     try:
         profile = json.loads(profile_bytes)
     except ValueError as e:
         raise ProfileError(f"not JSON: {e}") from None
     validate(profile)
     flt = build_filter(profile, caps)
-    directory = os.path.dirname(cache_path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    tmp = f"{cache_path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    fd = linux.anonymous_file("seccomp-bpf")  # libseccomp exports into a descriptor
     try:
-        with os.fdopen(fd, "w+b") as f:
-            flt.export_bpf(f)
-            f.flush()
-            f.seek(0)
-            program = f.read()
-            os.fsync(f.fileno())
-        os.rename(tmp, cache_path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return program
+        flt.export_bpf(_Descriptor(fd))
+        return linux.pread(fd, linux.fstat(fd).st_size, 0)
+    finally:
+        linux.close(fd)
+
+
+class _Descriptor:
+    """What export_bpf takes: anything with fileno()."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def fileno(self):
+        return self.fd
