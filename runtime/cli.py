@@ -132,9 +132,12 @@ def help_text(plugin_classes):
         "options of run:",
         *option_rows(CORE_OPTIONS),
     ]
+    listed = set()
     for cls in plugin_classes:
         if cls.options:
-            lines += ["", f"{cls.name} plugin:", *option_rows(cls.options)]
+            lines += ["", f"{cls.name} plugin:", *option_rows(o for o in cls.options if o not in listed)]
+            lines += [f"  ({', '.join(o.flag for o in cls.options if o in listed)}: as above)"] if listed & set(cls.options) else []
+            listed |= set(cls.options)
     lines += ["", "plugins, in the order they run (--list-plugins for details):"]
     lines += ["  " + " ".join(c.name + ("+" if c.name not in BUILTIN else "" if c.default else "*") for c in plugin_classes)]
     lines += ["  (* opt-in, + third-party: --plugin NAME)", "", "exit status: the command's; 128+N if a signal N killed it; else:"]
@@ -213,6 +216,8 @@ def run_command(argv):
     if not positional:
         raise UsageError("missing IMAGE")
     options.disable = [name for value in options.disable for name in value.split(",") if name]
+    # A directory is a root of its own (the rootfs plugin), anything else an image file.
+    options.rootfs = positional[0] if os.path.isdir(positional[0]) else None
     try:
         chosen = plugins.select(options)
     except plugins.PluginError as e:

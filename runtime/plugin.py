@@ -77,7 +77,8 @@ class Plugin:
     # that capability acts on the host's own namespace.
     host_power = None
     options = ()
-    requires = ()  # names of plugins that must run too
+    requires = ()  # names of plugins (or of roles, below) that must run too
+    provides = ()  # roles it fills for other plugins' requires: "root" (mount-image or rootfs)
     default = True  # on unless disabled; opt-in plugins say False
     teardown_after_sigkill = False
 

@@ -223,6 +223,13 @@ class Linux(Processes, Files, Terminals, Network):
             target,
         )
 
+    def restrict_mount(self, path, flags):
+        """Remount the mount at `path` (a bind remount: that mount only) with `flags`
+        (MS_RDONLY, MS_NODEV...) added: a remount replaces the per-mount flags, so those
+        it has are read first (statvfs's ST_RDONLY..ST_NOEXEC are the MS_ values)."""
+        kept = os.statvfs(path).f_flag & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        self.mount(None, path, None, MS_REMOUNT | MS_BIND | kept | flags)
+
     def umount(self, target, flags=0):
         self._check(self._libc.umount2(os.fsencode(target), flags), target)
 

@@ -22,6 +22,7 @@ from .pid import PidNamespace
 from .ports import Ports
 from .process import Process
 from .proc import Proc
+from .rootfs import RootfsDirectory
 from .seccomp import Seccomp
 from .sys import Sys
 from .timens import TimeNamespace
@@ -32,6 +33,7 @@ from .volumes import Volumes
 ORDER = (
     MountNamespace,
     MountImage,
+    RootfsDirectory,
     Proc,
     Sys,
     Dev,
@@ -124,11 +126,12 @@ def select(options):
         disabled |= set(PRIVILEGED_OFF)
     _refuse_lone_disable(wanted, disabled)
     chosen = [c for c in wanted if c.name not in disabled]
-    names = {c.name for c in chosen}
+    names = {c.name for c in chosen} | {role for c in chosen for role in c.provides}
     for cls in chosen:
         for needed in cls.requires:
             if needed not in names:
-                raise PluginError(f"plugin {cls.name!r} needs plugin {needed!r}, which is off (--plugin {needed})")
+                either = " or ".join(c.name for c in ORDER if needed in c.provides) or needed
+                raise PluginError(f"plugin {cls.name!r} needs plugin {either!r}, which is off (--plugin {either})")
     _refuse_options_of_off_plugins(options, names, disabled, ORDER + tuple(c for c in wanted if c not in ORDER))
     return chosen
 
@@ -137,8 +140,12 @@ def _refuse_lone_disable(wanted, disabled):
     """One refusal that names every plugin needing a disabled one, and the flag that works."""
     gone = set(disabled)
     needs = {}
-    for cls in wanted:  # ORDER puts every plugin after those it needs
-        missing = [n for n in cls.requires if n in gone]
+    for cls in wanted:  # ORDER puts every plugin after those it needs, and after a role's fillers
+        missing = []
+        for needed in cls.requires:
+            fillers = [c.name for c in wanted if needed in c.provides]  # of a role ("root")
+            if needed in gone or (fillers and set(fillers) <= gone):
+                missing.append(" or ".join(fillers) or needed)
         if missing and cls.name not in gone:
             needs[cls.name] = missing
             gone.add(cls.name)
@@ -149,11 +156,15 @@ def _refuse_lone_disable(wanted, disabled):
 
 
 def _refuse_options_of_off_plugins(options, on, disabled, classes):
-    """An option given for a plugin that does not run is an error, not silently ignored."""
+    """An option given for a plugin that does not run is an error, not silently ignored
+    (unless a plugin that runs takes it too: --rw, of either root)."""
+    taken = {option.dest for cls in classes if cls.name in on for option in cls.options}
     for cls in classes:
         if cls.name in on:
             continue
         for option in cls.options:
+            if option.dest in taken:
+                continue
             unset = [] if option.repeat else False if option.metavar is None else option.default
             if getattr(options, option.dest, unset) != unset:
                 flag = option.flag + (f" ({option.short})" if option.short else "")

@@ -18,7 +18,7 @@ class Dev(Plugin):
     help = "a minimal /dev on tmpfs: null zero full random urandom tty, private devpts, shm"
     does = "tmpfs at /dev with bind mounts of null zero full random urandom tty, a private devpts (newinstance) and /dev/shm"
     lost = "/dev is the image's own directory: no /dev/null, no ptys, no /dev/shm"
-    requires = ("mount-image",)
+    requires = ("root",)
 
     def setup_child(self, ctx):
         # Everything below /dev is on the fresh tmpfs, so nothing the image put there

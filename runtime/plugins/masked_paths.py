@@ -38,7 +38,7 @@ class MaskedPaths(Plugin):
         Option("--mask", "PATH", "hide one more path: /dev/null over a file, an empty read-only tmpfs over a directory (repeatable)", repeat=True),
         Option("--unmask", "PATH", "neither mask nor make read-only PATH (repeatable, comma-separated; ALL)", repeat=True),
     )
-    requires = ("mount-image",)
+    requires = ("root",)
 
     def setup_child(self, ctx):
         # Before pivot_root, inside the root: /proc and /sys there are the kernel's own

@@ -12,6 +12,41 @@ from ..plugin import Option, Plugin
 # tmpfs mounted over it there hides nothing and leaves nothing on the host.
 STAGING = "/tmp"
 _EXT_MAGIC = b"\x53\xef"  # s_magic, little-endian, at byte 0x38 of the superblock at 1024
+# Shared by both roots (this plugin and rootfs, a directory).
+RW = Option("--rw", None, "write through to the image file or directory (exclusive: one such container at a time)")
+
+
+def lock_root(linux, fd, rw, path):
+    """Readers of an image (file or directory) share it; a writer needs it alone."""
+    try:
+        linux.flock(fd, (fcntl.LOCK_EX if rw else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ContainerError(
+            errors.IMAGE_BUSY,
+            f"image {path} is in use by a container started with --rw"
+            if not rw
+            else f"image {path} is in use: --rw needs it exclusively",
+        ) from None
+
+
+def stage_root(linux, rw, source, mount_base):
+    """The root at STAGING/root, in the staging tmpfs: the base itself with --rw, else
+    the base read-only under an overlay whose writes go to the tmpfs. mount_base(target)
+    mounts the base (the image, a directory) on target, read-only unless rw."""
+    linux.mount("tmpfs", STAGING, "tmpfs", MS_NOSUID, "mode=0755")
+    root = f"{STAGING}/root"
+    linux.mkdir(root)
+    if rw:
+        mount_base(root)
+        return root
+    # Named for what they are: `mount` in the container shows these names (the image
+    # as the source; the layers, though no longer reachable there).
+    lower, upper, work = (f"{STAGING}/{name}" for name in ("image-read-only", "writes-in-memory", "overlay-work"))
+    for path in (lower, upper, work):
+        linux.mkdir(path)
+    mount_base(lower)
+    linux.mount(source, root, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
+    return root
 
 
 class MountImage(Plugin):
@@ -19,8 +54,13 @@ class MountImage(Plugin):
     help = "the image through a self-freeing loop device; read-only under a tmpfs overlay unless --rw"
     does = "the image on a loop device (LOOP_CONFIGURE, LO_FLAGS_AUTOCLEAR) shared by its readers, mounted ext4; read-only under an overlay whose writes go to a tmpfs"
     lost = "no root filesystem from the image: the container has nothing of its own to run in"
-    options = (Option("--rw", None, "write through to the image file (exclusive: one such container at a time)"),)
+    options = (RW,)
     requires = ("mount",)
+    provides = ("root",)
+
+    @classmethod
+    def wanted(cls, options):
+        return getattr(options, "rootfs", None) is None  # else the rootfs plugin makes the root
 
     def __init__(self):
         self.image_fd = None
@@ -42,17 +82,9 @@ class MountImage(Plugin):
             raise ContainerError(errors.IMAGE_MISSING, f"image {path}: {e.strerror}") from None
         if linux.pread(self.image_fd, 2, 1024 + 0x38) != _EXT_MAGIC:
             raise ContainerError(errors.IMAGE_NOT_EXT4, f"image {path} is not an ext2/3/4 filesystem")
-        try:
-            # Readers share the image; a writer needs it alone. The loop device keeps
-            # this open file, so the lock lasts exactly as long as the device is bound.
-            linux.flock(self.image_fd, (fcntl.LOCK_EX if rw else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ContainerError(
-                errors.IMAGE_BUSY,
-                f"image {path} is in use by a container started with --rw"
-                if not rw
-                else f"image {path} is in use: --rw needs it exclusively",
-            ) from None
+        # The loop device keeps this open file, so the lock lasts exactly as long as
+        # the device is bound.
+        lock_root(linux, self.image_fd, rw, path)
         try:
             self.loop_fd, self.loop_device = self._loop(linux, rw, path)
         except NoFreeLoopDevice as e:
@@ -75,23 +107,11 @@ class MountImage(Plugin):
             linux.close(lock)
 
     def setup_child(self, ctx):
-        linux = ctx.linux
-        linux.mount("tmpfs", STAGING, "tmpfs", MS_NOSUID, "mode=0755")
-        root = f"{STAGING}/root"
-        linux.mkdir(root)
-        if ctx.options.rw:
-            self._mount_ext4(ctx, root, 0, "")
-        else:
-            # Named for what they are: `mount` in the container shows these names (the
-            # image file as the source; the layers, though no longer reachable there).
-            lower, upper, work = (f"{STAGING}/{name}" for name in ("image-read-only", "writes-in-memory", "overlay-work"))
-            for path in (lower, upper, work):
-                linux.mkdir(path)
-            # noload: never replay a journal, since the device is read-only.
-            self._mount_ext4(ctx, lower, MS_RDONLY, "noload")
-            source = os.path.basename(ctx.image) or "image"
-            linux.mount(source, root, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
-        ctx.rootfs = root
+        rw = ctx.options.rw
+        source = os.path.basename(ctx.image) or "image"
+        # noload: never replay a journal on a read-only device.
+        flags, data = (0, "") if rw else (MS_RDONLY, "noload")
+        ctx.rootfs = stage_root(ctx.linux, rw, source, lambda target: self._mount_ext4(ctx, target, flags, data))
 
     def _mount_ext4(self, ctx, target, flags, data):
         try:

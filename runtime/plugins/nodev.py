@@ -1,4 +1,4 @@
-from ..linux import MS_BIND, MS_NODEV, MS_REMOUNT
+from ..linux import MS_NODEV
 from ..plugin import Plugin
 
 
@@ -15,4 +15,4 @@ class NoDev(Plugin):
     # versions: /dev's own nodes are bind mounts, which keep working; every other
     # writable mount (/dev, /dev/shm) is nodev already, and nothing new can be mounted.
     def setup_child(self, ctx):
-        ctx.linux.mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_NODEV)
+        ctx.linux.restrict_mount("/", MS_NODEV)  # keeping the others (--read-only)

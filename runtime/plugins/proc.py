@@ -7,7 +7,7 @@ class Proc(Plugin):
     help = "/proc of the container's own PID namespace"
     does = "mount(\"proc\") at /proc: the processes of the container's own PID namespace (ps, /proc/self)"
     lost = "/proc is the image's empty directory: ps and anything reading /proc/self fail"
-    requires = ("mount-image",)
+    requires = ("root",)
 
     def setup_child(self, ctx):
         # real=True: an image whose /proc is a symlink would send procfs elsewhere and

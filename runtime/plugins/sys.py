@@ -7,7 +7,7 @@ class Sys(Plugin):
     help = "/sys, read-only"
     does = "mount(\"sysfs\") at /sys, read-only (MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC)"
     lost = "/sys is the image's empty directory: no devices, no kernel objects"
-    requires = ("mount-image",)
+    requires = ("root",)
 
     def setup_child(self, ctx):
         flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC

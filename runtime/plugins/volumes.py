@@ -70,7 +70,7 @@ class Volumes(Plugin):
     help = "-v HOST:CONTAINER[:ro] bind mounts and --tmpfs PATH[:SIZE], targets resolved inside the root"
     does = "bind mounts of host paths (-v) and tmpfs mounts (--tmpfs), nosuid and nodev, onto targets resolved inside the root"
     lost = "no host path can be shared with the container and no extra tmpfs mounted (-v and --tmpfs are refused)"
-    requires = ("mount-image",)
+    requires = ("root",)
     options = (
         Option("--volume", "HOST:CONTAINER[:ro][,create]", "bind a host path (create: make a missing host directory)", short="-v", repeat=True),
         Option("--tmpfs", "PATH[:SIZE]", "a private tmpfs at PATH (mode 1777; SIZE like 64m)", repeat=True),

@@ -33,7 +33,7 @@ def test_python_dash_m_runtime(runtime, host):
 def test_list_plugins_in_order(runtime, host):
     out = host.check_output(f"{runtime.target.runtime} --list-plugins")
     names = [line.split()[0] for line in out.splitlines()]
-    assert names[:5] == ["mount", "mount-image", "proc", "sys", "dev"]
+    assert names[:6] == ["mount", "mount-image", "rootfs", "proc", "sys", "dev"]
     # The root is entered only once everything in it is resolved, mounted and masked.
     assert names.index("clean-mounts") > max(names.index(n) for n in ("uts", "net", "masked-paths", "cgroup"))
     assert {"pid", "ipc", "uts", "net"} <= set(names)

@@ -63,6 +63,9 @@ class FakeLinux:
     def mount(self, source, target, fstype=None, flags=0, data=None):
         self._record("mount", source, target, fstype, flags, data)
 
+    def restrict_mount(self, path, flags):
+        self._record("restrict_mount", path, flags)
+
     def umount(self, target, flags=0):
         self._record("umount", target, flags)
 

@@ -63,7 +63,7 @@ class Cgroup(Plugin):
     help = f"own cgroup (v2; v1 for limits) with --memory/--pids-limit (default {DEFAULT_PIDS_LIMIT})/--cpus, in its own cgroup namespace"
     does = "its own cgroup (v2: clone3 CLONE_INTO_CGROUP) with limits in its files; unshare(CLONE_NEWCGROUP); cgroupfs read-only at /sys/fs/cgroup"
     lost = "no limits (memory, processes: not even the default 2048, so a fork bomb takes the host's PIDs; CPU), and /proc/self/cgroup shows the host's cgroup path"
-    requires = ("mount-image",)  # it mounts the cgroup filesystem into the image's root
+    requires = ("root",)  # it mounts the cgroup filesystem into the image's root
     options = (
         Option("--memory", "SIZE", "memory limit, e.g. 256m or 1g"),
         Option("--pids-limit", "N", f"at most N processes and threads (default {DEFAULT_PIDS_LIMIT}; 0 or unlimited: none)"),

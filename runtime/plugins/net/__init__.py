@@ -61,7 +61,7 @@ class NetNamespace(Plugin):
     does = "clone(CLONE_NEWNET): a network stack of its own with only lo, up (--net bridge adds a veth pair, without IPv6); ping through ICMP sockets (ping_group_range)"
     lost = "the container shares the host's network: its interfaces, ports and services on 127.0.0.1"
     host_power = ("NET_ADMIN", "reconfigure the host's interfaces, routes and firewall")
-    requires = ("mount-image",)  # /etc/hosts goes into the image's root
+    requires = ("root",)  # /etc/hosts goes into the image's root
     options = (
         Option(
             "--net", "MODE", "none (default: only lo), bridge[=NAME] (veth on bridge NAME, default dr0), host", default="none"
