@@ -46,8 +46,8 @@ OPTIONS = tuple(o for o in CORE_OPTIONS if o.dest in ("env", "tty", "no_tty")) +
     o for o in Process.options if o.dest in ("user", "workdir")
 )
 # The plugins whose setup_child shapes the init's process rather than its container:
-# they shape an exec'd process the same way (no_new_privs, seccomp, capabilities, user).
-PROCESS_PLUGINS = ("no-new-privs", "seccomp", "caps", "process")
+# they shape an exec'd process the same way (limits, no_new_privs, seccomp, capabilities, user).
+PROCESS_PLUGINS = ("rlimits", "no-new-privs", "seccomp", "caps", "process")
 # In the order they are joined: the user namespace first, for the rights to join the rest.
 NAMESPACES = (
     ("user", CLONE_NEWUSER),

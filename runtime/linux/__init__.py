@@ -223,18 +223,35 @@ class Linux(Processes, Files, Terminals, Network):
             target,
         )
 
-    def restrict_mount(self, path, flags):
+    def restrict_mount(self, path, flags, root=None):
         """Remount the mount at `path` (a bind remount: that mount only) with `flags`
         (MS_RDONLY, MS_NODEV...) added: a remount replaces the per-mount flags, so those
-        it has are read first (statvfs's ST_RDONLY..ST_NOEXEC are the MS_ values)."""
-        kept = os.statvfs(path).f_flag & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        self.mount(None, path, None, MS_REMOUNT | MS_BIND | kept | flags)
+        it has are read first (statvfs's ST_RDONLY..ST_NOEXEC are the MS_ values), and
+        a nosuid volume stays nosuid. root: `path` is resolved inside it."""
+        fd = None if root is None else self.open_in_root(root, path)
+        try:
+            target = path if fd is None else f"/proc/self/fd/{fd}"
+            kept = os.statvfs(target).f_flag & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            try:
+                self.mount(None, target, None, MS_REMOUNT | MS_BIND | kept | flags)
+            except OSError as e:
+                raise OSError(e.errno, f"mount: {e.strerror}", path) from None
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def umount(self, target, flags=0):
         self._check(self._libc.umount2(os.fsencode(target), flags), target)
 
     def pivot_root(self, new_root, put_old):
         self._check(self._libc.syscall(self._sys_pivot_root, os.fsencode(new_root), os.fsencode(put_old)), new_root)
+
+    def make_node(self, path, mode, major, minor):
+        """mknod(2): a device node (mode has S_IFCHR or S_IFBLK) with this number."""
+        try:
+            os.mknod(path, mode, os.makedev(major, minor))
+        except OSError as e:
+            raise OSError(e.errno, f"mknod: {e.strerror}", path) from None
 
     def symlink(self, target, path):
         os.symlink(target, path)

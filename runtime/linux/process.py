@@ -3,6 +3,7 @@ so that the clone/exec path and the user namespace helper run against the test d
 too. The calls Python lacks (clone, prctl...) are in Linux."""
 
 import _socket  # the C module: `socket` would import enum on every start
+import errno
 import os
 import sys
 
@@ -41,6 +42,16 @@ class Processes:
 
         done = subprocess.run(argv, input=input, capture_output=True)
         return done.returncode, done.stdout, done.stderr
+
+    def set_rlimit(self, number, soft, hard):
+        """setrlimit(2) of this process; None is RLIM_INFINITY."""
+        import resource  # only when a limit is given
+
+        infinity = resource.RLIM_INFINITY
+        try:
+            resource.setrlimit(number, (infinity if soft is None else soft, infinity if hard is None else hard))
+        except ValueError as e:  # how the module reports the kernel's EINVAL and EPERM
+            raise OSError(errno.EINVAL, f"setrlimit: {e}") from None
 
     def pipe(self):
         return os.pipe()

@@ -22,9 +22,11 @@ from .pid import PidNamespace
 from .ports import Ports
 from .process import Process
 from .proc import Proc
+from .rlimits import Rlimits
 from .rootfs import RootfsDirectory
 from .seccomp import Seccomp
 from .sys import Sys
+from .sysctl import Sysctl
 from .timens import TimeNamespace
 from .userns import UserNamespace
 from .uts import UtsNamespace
@@ -43,6 +45,7 @@ ORDER = (
     UtsNamespace,
     NetNamespace,
     Ports,
+    Sysctl,  # in the namespaces above, before masked-paths makes /proc/sys read-only
     MaskedPaths,
     Cgroup,
     # Every path the plugins above mount on or write is resolved inside the root while
@@ -54,6 +57,8 @@ ORDER = (
     CleanMounts,
     NoDev,
     TimeNamespace,
+    # Before userns and caps: raising a hard limit, lowering the OOM score need CAP_SYS_RESOURCE.
+    Rlimits,
     UserNamespace,
     NoNewPrivs,
     Seccomp,

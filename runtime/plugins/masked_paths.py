@@ -1,5 +1,5 @@
 from ..errors import RUNTIME_FAILURE, USAGE, ContainerError
-from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
+from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC
 from ..plugin import Option, Plugin
 
 # As Docker (moby's oci/defaults.go) sets them.
@@ -16,17 +16,19 @@ def _paths(values):
     paths = {p.strip().rstrip("/") or "/" for v in values for p in v.split(",") if p.strip()}
     for path in paths - {"ALL"}:
         if not path.startswith("/"):
-            raise ContainerError(USAGE, f"--mask/--unmask: {path!r} is not an absolute path in the container")
+            raise ContainerError(USAGE, f"--mask/--unmask/--read-only-path: {path!r} is not an absolute path in the container")
     return paths
 
 
 def plan(options):
-    """(masked, read_only): the paths this container gets, after --mask and --unmask."""
+    """(masked, read_only): the paths this container gets, after --mask, --read-only-path
+    and --unmask (which lifts Docker's, not the container's own)."""
     unmask = _paths(options.unmask)
+    given = sorted(_paths(getattr(options, "read_only_path", ())) - set(READ_ONLY))
     if "ALL" in unmask:
-        return tuple(sorted(_paths(options.mask))), ()
+        return tuple(sorted(_paths(options.mask))), tuple(given)
     masked = [p for p in MASKED if p not in unmask] + sorted(_paths(options.mask) - set(MASKED))
-    return tuple(masked), tuple(p for p in READ_ONLY if p not in unmask)
+    return tuple(masked), tuple(p for p in READ_ONLY if p not in unmask) + tuple(given)
 
 
 class MaskedPaths(Plugin):
@@ -37,6 +39,7 @@ class MaskedPaths(Plugin):
     options = (
         Option("--mask", "PATH", "hide one more path: /dev/null over a file, an empty read-only tmpfs over a directory (repeatable)", repeat=True),
         Option("--unmask", "PATH", "neither mask nor make read-only PATH (repeatable, comma-separated; ALL)", repeat=True),
+        Option("--read-only-path", "PATH", "make one more path read-only, in /proc, /sys or anywhere in the root (repeatable)", repeat=True),
     )
     requires = ("root",)
 
@@ -61,7 +64,8 @@ class MaskedPaths(Plugin):
                 continue
             try:
                 linux.mount_in_root(root, path, None, None, MS_BIND | MS_REC)
-                linux.mount_in_root(root, path, None, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _LOCKED)
+                # The bind's own flags kept (nosuid, nodev, noexec of /proc; a volume's).
+                linux.restrict_mount(path, MS_RDONLY, root=root)
             except OSError as e:
                 raise ContainerError(RUNTIME_FAILURE, f"cannot make {path} read-only: {e.strerror}") from None
 

@@ -99,6 +99,30 @@ def resolve_user(spec, passwd, group_file):
     return uid, gid, [gid, *extra], home
 
 
+def resolve_groups(specs, group_file, spec_flag="--group-add"):
+    """--group-add items (gids, or group names of the image's /etc/group) -> gids."""
+    groups = list(_entries(group_file))
+    gids = []
+    for spec in specs:
+        for item in filter(None, spec.split(",")):
+            if item.isdigit() and int(item) < 2**32 - 1:
+                gids.append(int(item))
+                continue
+            found = [f for f in groups if f[0] == item and f[2].isdigit()]
+            if not found:
+                raise ContainerError(errors.USER_UNKNOWN, f"{spec_flag} {item}: no group {item!r} in the image's /etc/group")
+            gids.append(int(found[0][2]))
+    return gids
+
+
+def check_group_names(specs):
+    """Before anything starts: each item is a gid or a group name."""
+    for spec in specs:
+        for item in spec.split(","):
+            if not item or ":" in item or item.startswith("-"):
+                raise ContainerError(USAGE, f"invalid --group-add {spec!r}: a GID or a group name (repeatable, comma-separated)")
+
+
 class Process(Plugin):
     name = "process"
     help = "the command, environment, --user and --workdir, with the image config's defaults"
@@ -109,10 +133,12 @@ class Process(Plugin):
         Option("--workdir", "DIR", "working directory inside the container (made if missing)", short="-w"),
         Option("--env-file", "FILE", "read KEY=VALUE lines into the environment (repeatable; --env wins)", repeat=True),
         Option("--entrypoint", "CMD", "override the image's Entrypoint (its Cmd is then dropped, as in docker)"),
+        Option("--group-add", "GID|GROUP", "an additional group of the command (repeatable; names from the image's /etc/group)", repeat=True),
     )
 
     def __init__(self):
         self.user = None
+        self.group_add = []
         self.workdir = None
         self.home_given = False
 
@@ -140,6 +166,8 @@ class Process(Plugin):
         self.user = getattr(options, "user", None) or defaults.get("User") or None
         if self.user:
             parse_user(self.user)
+        self.group_add = list(getattr(options, "group_add", ()))
+        check_group_names(self.group_add)
         self.workdir = getattr(options, "workdir", None) or defaults.get("WorkingDir") or None
         if self.workdir and not self.workdir.startswith("/"):
             raise ContainerError(USAGE, f"--workdir {self.workdir!r} is not an absolute path")
@@ -153,14 +181,15 @@ class Process(Plugin):
                 if part:
                     path += "/" + part
                     linux.mkdir(path)
-        if self.user:
-            uid, gid, groups, home = resolve_user(
-                self.user, linux.read_file("/etc/passwd", _ACCOUNTS_LIMIT), linux.read_file("/etc/group", _ACCOUNTS_LIMIT)
-            )
+        if self.user or self.group_add:
+            group_file = linux.read_file("/etc/group", _ACCOUNTS_LIMIT)
+            # --group-add alone: root, with its groups as docker gives them, and those.
+            uid, gid, groups, home = resolve_user(self.user or "0", linux.read_file("/etc/passwd", _ACCOUNTS_LIMIT), group_file)
+            groups += [g for g in resolve_groups(self.group_add, group_file) if g not in groups]
             try:
                 linux.switch_user(uid, gid, groups)
             except PermissionError as e:
-                raise ContainerError(errors.RUNTIME_FAILURE, f"--user {self.user}: {e.strerror} (CAP_SETUID/CAP_SETGID dropped?)") from None
+                raise ContainerError(errors.RUNTIME_FAILURE, f"--user {self.user or 0}: {e.strerror} (CAP_SETUID/CAP_SETGID dropped?)") from None
             if not self.home_given:
                 ctx.env["HOME"] = home
         if self.workdir:
@@ -170,4 +199,5 @@ class Process(Plugin):
                 raise ContainerError(errors.RUNTIME_FAILURE, f"--workdir {self.workdir}: {e.strerror}") from None
 
     def explain(self, ctx):
-        return f"runs {' '.join(ctx.command)} as {self.user or 'root'} in {self.workdir or '/'}"
+        groups = f" (groups also {', '.join(self.group_add)})" if self.group_add else ""
+        return f"runs {' '.join(ctx.command)} as {self.user or 'root'}{groups} in {self.workdir or '/'}"

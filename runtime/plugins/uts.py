@@ -2,7 +2,8 @@ import os
 
 from ..errors import USAGE, ContainerError
 from ..linux import CLONE_NEWUTS
-from ..plugin import Option, Plugin
+from ..plugin import Option
+from .join import NamespacePlugin
 
 _ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
 
@@ -34,23 +35,29 @@ def choose_hostname(requested, etc_hostname, host_name, image_path):
     return fallback, "from the image file's name (no usable /etc/hostname in the image)"
 
 
-class UtsNamespace(Plugin):
+class UtsNamespace(NamespacePlugin):
     name = "uts"
-    help = "own UTS namespace and hostname: --hostname, else the image's /etc/hostname, else the image's name"
+    help = "own UTS namespace and hostname: --hostname, else the image's /etc/hostname, else the image's name (--uts ns:PATH joins one)"
     does = "clone(CLONE_NEWUTS), then sethostname(2): a hostname of its own"
     lost = "the container has the host's hostname (and root in it could change the host's)"
     host_power = ("SYS_ADMIN", "rename the host (sethostname)")
-    options = (Option("--hostname", "NAME", "hostname inside the container", short="-H"),)
+    options = (
+        Option("--hostname", "NAME", "hostname inside the container", short="-H"),
+        Option("--uts", "ns:PATH", "join this UTS namespace instead of a new one, keeping its hostname unless -H"),
+    )
+    nstype, kind, join_flag = CLONE_NEWUTS, "uts", "--uts"
 
     def prepare(self, ctx):
+        super().prepare(ctx)
         name = ctx.options.hostname
         if name is not None and not valid_hostname(name):
             raise ContainerError(USAGE, f"invalid hostname {name!r}: use 1-64 letters, digits, '-' and '.'")
 
-    def clone_flags(self, ctx):
-        return CLONE_NEWUTS
-
     def setup_child(self, ctx):
+        if self.joined and ctx.options.hostname is None:  # the joined namespace's own name
+            self.hostname, self.source = os.uname().nodename, f"of the joined namespace {self.joined.path}"
+            ctx.env.setdefault("HOSTNAME", self.hostname)
+            return
         # Resolved inside the image (a device node or FIFO there is not read); before
         # sethostname, so uname() still gives the host's own name.
         requested = ctx.options.hostname
@@ -60,4 +67,4 @@ class UtsNamespace(Plugin):
         ctx.env.setdefault("HOSTNAME", self.hostname)
 
     def explain(self, ctx):
-        return f"{self.does}\nhostname {self.hostname}, {self.source}"
+        return f"{super().explain(ctx)}\nhostname {self.hostname}, {self.source}"

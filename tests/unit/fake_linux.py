@@ -63,7 +63,7 @@ class FakeLinux:
     def mount(self, source, target, fstype=None, flags=0, data=None):
         self._record("mount", source, target, fstype, flags, data)
 
-    def restrict_mount(self, path, flags):
+    def restrict_mount(self, path, flags, root=None):
         self._record("restrict_mount", path, flags)
 
     def umount(self, target, flags=0):
@@ -76,6 +76,9 @@ class FakeLinux:
         self._record("mkdir", path)
         if self._real(path):
             os.makedirs(path, mode, exist_ok=True)
+
+    def make_node(self, path, mode, major, minor):
+        self._record("make_node", path, mode, major, minor)
 
     def create_file(self, path, mode=0o644):
         self._record("create_file", path)
@@ -226,6 +229,9 @@ class FakeLinux:
 
     def setpgid(self, pid, pgid):
         self._record("setpgid", pid, pgid)
+
+    def set_rlimit(self, number, soft, hard):
+        self._record("set_rlimit", number, soft, hard)
 
     def execve(self, path, argv, env):
         self._record("execve", path, argv)

@@ -40,10 +40,8 @@ def test_a_directory_gets_a_read_only_tmpfs_a_file_dev_null_a_missing_path_nothi
 def test_read_only_paths_are_bound_then_remounted_read_only():
     fake = run(kernel(**{"/proc/sys": "dir"}))
     binds = [m for m in fake.named("mount_in_root") if m[0] == "/proc/sys"]
-    assert [m[3] & (linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY) for m in binds] == [
-        linux.MS_BIND,
-        linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY,
-    ]
+    assert [m[3] & (linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY) for m in binds] == [linux.MS_BIND]
+    assert fake.named("restrict_mount") == [("/proc/sys", linux.MS_RDONLY)]  # keeping the bind's flags
     assert {m[0] for m in fake.named("mount_in_root")} <= set(MASKED) | set(READ_ONLY)
 
 
@@ -57,3 +55,11 @@ def test_a_mask_the_kernel_refuses_stops_the_start():
     fake.fail["mount_in_root"] = OSError(errno.EPERM, "Operation not permitted")
     with pytest.raises(ContainerError, match="cannot mask /proc/kcore: Operation not permitted"):
         run(fake)
+
+
+def test_read_only_paths_of_the_containers_own_join_dockers():
+    fake = run(kernel(**{"/proc/sys": "dir", "/etc": "dir", "/missing": None}), read_only_path=["/etc,/missing", "/proc/sys"])
+    assert [c[1] for c in fake.named("restrict_mount")] == [linux.MS_RDONLY, linux.MS_RDONLY]
+    assert [c[0] for c in fake.named("restrict_mount")] == ["/proc/sys", "/etc"]  # a missing one is skipped
+    fake = run(kernel(**{"/etc": "dir"}), read_only_path=["/etc"], unmask=["ALL"])
+    assert fake.named("restrict_mount") == [("/etc", linux.MS_RDONLY)]  # --unmask ALL lifts Docker's only

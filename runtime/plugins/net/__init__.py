@@ -6,6 +6,8 @@
                         route via the bridge, the host's /etc/resolv.conf; --nat adds
                         outbound NAT to whatever the host routes through
   --net host            the host's namespace: no network isolation at all (warns)
+  --net ns:PATH         that namespace joined (a pod's, podman's form), as it is: nothing
+                        set up in it (lo, sysctls); only /etc/hosts is the container's
 
 In every mode /etc/hosts names localhost and the hostname. In its own namespace the
 container may ping without CAP_NET_RAW (ICMP sockets for every group:
@@ -19,7 +21,8 @@ import os
 
 from ...errors import USAGE, ContainerError
 from ...linux import CLONE_NEWNET, MS_BIND
-from ...plugin import Option, Plugin
+from ...plugin import Option
+from ..join import NamespacePlugin, parse_join
 from ..mount_image import STAGING
 
 DEFAULT_BRIDGE = "dr0"
@@ -41,7 +44,10 @@ def valid_ifname(name):
 
 
 def parse_mode(value):
-    """`--net` value -> (mode, bridge name or None)."""
+    """`--net` value -> (mode, bridge name or None); `ns:PATH` is ("ns", PATH)."""
+    path = parse_join(value, "--net")
+    if path is not None:
+        return "ns", path
     mode, has_name, name = (value or "none").partition("=")
     if mode == "bridge":
         name = name if has_name else DEFAULT_BRIDGE
@@ -52,10 +58,10 @@ def parse_mode(value):
         return mode, None
     if mode.startswith("container"):
         raise ContainerError(USAGE, "--net container:NAME is not supported (yet)")
-    raise ContainerError(USAGE, f"invalid --net {value!r}: use none, bridge[=NAME] or host")
+    raise ContainerError(USAGE, f"invalid --net {value!r}: use none, bridge[=NAME], host or ns:PATH")
 
 
-class NetNamespace(Plugin):
+class NetNamespace(NamespacePlugin):
     name = "net"
     help = "network: own namespace with only lo (default), a bridge with --net bridge, or the host's"
     does = "clone(CLONE_NEWNET): a network stack of its own with only lo, up (--net bridge adds a veth pair, without IPv6); ping through ICMP sockets (ping_group_range)"
@@ -64,19 +70,27 @@ class NetNamespace(Plugin):
     requires = ("root",)  # /etc/hosts goes into the image's root
     options = (
         Option(
-            "--net", "MODE", "none (default: only lo), bridge[=NAME] (veth on bridge NAME, default dr0), host", default="none"
+            "--net", "MODE", "none (default: only lo), bridge[=NAME] (veth on bridge NAME, default dr0), host, ns:PATH (join it)", default="none"
         ),
         Option("--subnet", "CIDR", "bridge mode: the bridge's subnet when it is created (default 10.88.0.0/16)"),
         Option("--nat", None, "bridge mode: masquerade the containers' outbound traffic (nftables)"),
     )
 
+    nstype, kind, join_flag = CLONE_NEWNET, "net", "--net"
+
     def __init__(self):
+        super().__init__()
         self.mode = "none"
         self.network = None  # .bridge.BridgeNetwork in bridge mode
         self.resolv_conf = None  # the container's /etc/resolv.conf; None: the image's
         self.kernel_has_ipv6 = False  # bridge mode: whether there is IPv6 to turn off
 
+    def join_path(self, options):
+        mode, path = parse_mode(getattr(options, "net", "none"))
+        return path if mode == "ns" else None
+
     def prepare(self, ctx):
+        super().prepare(ctx)
         options = ctx.options
         self.mode, bridge = parse_mode(getattr(options, "net", "none"))
         subnet, nat = getattr(options, "subnet", None), getattr(options, "nat", False)
@@ -101,14 +115,15 @@ class NetNamespace(Plugin):
         return self.network.address if self.network else None
 
     def clone_flags(self, ctx):
-        return 0 if self.mode == "host" else CLONE_NEWNET
+        return 0 if self.mode == "host" else super().clone_flags(ctx)
 
     def setup_parent(self, ctx):
+        super().setup_parent(ctx)
         if self.network:
             self.network.attach(ctx.pid)
 
     def setup_child(self, ctx):
-        if self.mode != "host":
+        if self.mode not in ("host", "ns"):  # a joined namespace is someone else's, as it is
             ctx.linux.set_link_up("lo")
             self._kernel_settings(ctx)
         self._bind_etc_file(ctx, "hosts", hosts_file(self.address, os.uname().nodename))
@@ -143,6 +158,7 @@ class NetNamespace(Plugin):
                 linux.write(2, f"demo-runtime: warning: {target} not written: {e.strerror}\n".encode())
 
     def teardown(self, ctx):
+        super().teardown(ctx)
         if self.network:
             self.network.teardown()
 
@@ -153,6 +169,8 @@ class NetNamespace(Plugin):
     def explain(self, ctx):
         if self.mode == "host":
             return "--net host: the host's own network namespace, no isolation"
+        if self.joined:
+            return super().explain(ctx)
         if self.network:
             return f"{self.does}\neth0 {self.network.address} on bridge {self.network.bridge}, default route via the bridge"
         return self.does
