@@ -72,7 +72,7 @@ class Seccomp(Plugin):
     does = "prctl(PR_SET_SECCOMP) with a BPF allowlist: denied system calls fail with EPERM"
     lost = "every system call reaches the kernel: keyctl, bpf, perf_event_open, mount, unshare..."
     options = (
-        Option("--seccomp", "PROFILE", "unconfined, default, or a profile FILE in Docker's JSON format"),
+        Option("--seccomp", "PROFILE", "unconfined, default, or a profile FILE in Docker's JSON format or the OCI spec's (linux.seccomp)"),
     )
 
     def __init__(self):

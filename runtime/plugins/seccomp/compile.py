@@ -1,4 +1,6 @@
-"""Compile a seccomp profile in Docker's JSON format to BPF with libseccomp.
+"""Compile a seccomp profile in Docker's JSON format, or in the OCI runtime spec's
+(config.json's linux.seccomp: the same keys but for includes/excludes and archMap,
+plus listenerPath), to BPF with libseccomp.
 
 Imported only when the cache (runtime.plugins.seccomp) has no program for the profile:
 json and the libseccomp bindings stay off the ordinary start path.
@@ -52,6 +54,12 @@ class ProfileError(Exception):
     pass
 
 
+# The filter is loaded with prctl(PR_SET_SECCOMP), which takes no flags. TSYNC has nothing
+# to do (the runtime is single-threaded when it loads it); any other flag is refused.
+_FLAGS_WITHOUT_EFFECT = {"SECCOMP_FILTER_FLAG_TSYNC"}
+_NOTIFY = "seccomp notification (SCMP_ACT_NOTIFY, listenerPath) is not supported"
+
+
 _TOP = {"comment", "defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls", "flags"}
 _RULE = {"comment", "names", "name", "action", "errnoRet", "args", "includes", "excludes"}
 _ARG = {"index", "value", "valueTwo", "op"}
@@ -82,6 +90,8 @@ def validate(profile):
     def action(value, where):
         if not isinstance(value, str):
             fail(where, "missing, or not an action name such as SCMP_ACT_ERRNO")
+        if value == "SCMP_ACT_NOTIFY":
+            fail(where, _NOTIFY)
         if value not in _ACTIONS:
             fail(where, f"unknown action {value!r}")
 
@@ -91,14 +101,23 @@ def validate(profile):
             fail(where, "not a list")
         return value or []
 
+    for key in ("listenerPath", "listenerMetadata"):
+        if key in profile:
+            fail(key, _NOTIFY)
     keys(profile, _TOP, "profile")
     action(profile.get("defaultAction"), "defaultAction")
     if "defaultErrnoRet" in profile:
         number(profile["defaultErrnoRet"], "defaultErrnoRet", high=4095)
     if "architectures" in profile:
         strings(profile["architectures"], "architectures")
+        for i, name in enumerate(profile["architectures"] or ()):
+            if _arch(name) is None:
+                fail(f"architectures[{i}]", f"unknown architecture {name!r}")
     if "flags" in profile:
         strings(profile["flags"], "flags")
+        for i, flag in enumerate(profile["flags"] or ()):
+            if flag not in _FLAGS_WITHOUT_EFFECT:
+                fail(f"flags[{i}]", f"{flag} is not supported: the filter is loaded with prctl(PR_SET_SECCOMP), which takes no flags")
     for i, entry in enumerate(items(profile, "archMap", "archMap")):
         keys(entry, {"architecture", "subArchitectures"}, f"archMap[{i}]")
         strings(entry.get("subArchitectures", []), f"archMap[{i}].subArchitectures")
@@ -126,6 +145,11 @@ def validate(profile):
                     strings(rule[part].get(field, []), f"{where}.{part}.{field}")
                 if not isinstance(rule[part].get("minKernel", ""), str):
                     fail(f"{where}.{part}.minKernel", "not a string such as \"5.8\"")
+
+
+def _arch(name):
+    """libseccomp's number for SCMP_ARCH_NAME, or None."""
+    return getattr(_lib.Arch, name.removeprefix("SCMP_ARCH_"), None) if name.startswith("SCMP_ARCH_") else None
 
 
 def _kernel_at_least(version):
@@ -166,12 +190,16 @@ def build_filter(profile, caps, machine=None):
     except (AttributeError, OSError, ValueError, RuntimeError):
         pass
     native = _SCMP_ARCH.get(machine)
+    # The architectures the rules cover besides the native one: the OCI form (and Docker's
+    # older one) lists them; Docker's archMap names them per native architecture.
+    covered = list(profile.get("architectures") or ())
     for entry in profile.get("archMap") or ():
         if entry.get("architecture") == native:
-            for sub in entry.get("subArchitectures") or ():
-                arch_id = getattr(_lib.Arch, sub.removeprefix("SCMP_ARCH_"), None)
-                if arch_id is not None:
-                    flt.add_arch(arch_id)
+            covered += entry.get("subArchitectures") or ()
+    for name in covered:
+        arch_id = _arch(name)
+        if arch_id is not None and not flt.exist_arch(arch_id):
+            flt.add_arch(arch_id)
     for rule in profile.get("syscalls") or ():
         if not _applies(rule, arch, caps):
             continue
