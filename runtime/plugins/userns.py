@@ -20,6 +20,9 @@ from ..linux import CLONE_NEWUSER
 from ..plugin import Option, Plugin
 
 SIZE = 65536
+DEFAULT_BASE = "100000"
+_MAX_ID = 2**32 - 1  # (uid_t)-1 is no id
+_MAX_LINES = 340  # the kernel's limit on a map (since 4.15)
 
 
 def base(options):
@@ -32,8 +35,39 @@ def base(options):
     return value
 
 
-def id_map(options):
-    return f"0 {base(options)} {SIZE}\n"
+def parse_map(specs, flag):
+    """podman's `CONTAINER:HOST:SIZE` items -> a uid_map/gid_map text, checked as the
+    kernel would check it (the ranges may not overlap, inside or outside)."""
+    ranges = []
+    for spec in specs:
+        fields = spec.split(":")
+        if len(fields) != 3 or not all(f.isdigit() for f in fields):
+            raise ContainerError(USAGE, f"invalid {flag} {spec!r}: use CONTAINER:HOST:SIZE, e.g. 0:100000:65536")
+        inside, outside, size = (int(f) for f in fields)
+        if size == 0 or inside + size > _MAX_ID or outside + size > _MAX_ID:
+            raise ContainerError(USAGE, f"{flag} {spec}: the range is empty or goes beyond id {_MAX_ID - 1}")
+        ranges.append((inside, outside, size))
+    for side, name in ((0, "container"), (1, "host")):
+        ordered = sorted(ranges, key=lambda r: r[side])
+        for a, b in zip(ordered, ordered[1:]):
+            if a[side] + a[2] > b[side]:
+                raise ContainerError(USAGE, f"{flag}: the {name} ranges of {':'.join(map(str, a))} and {':'.join(map(str, b))} overlap")
+    if len(ranges) > _MAX_LINES:
+        raise ContainerError(USAGE, f"{flag}: at most {_MAX_LINES} ranges (the kernel's limit)")
+    return "".join(f"{inside} {outside} {size}\n" for inside, outside, size in ranges)
+
+
+def id_maps(options):
+    """(uid_map, gid_map) texts: --uidmap/--gidmap (either alone serves for both, as in
+    podman), else container ids 0-65535 at host ids from --userns-base."""
+    uids, gids = getattr(options, "uidmap", ()), getattr(options, "gidmap", ())
+    if not uids and not gids:
+        mapping = f"0 {base(options)} {SIZE}\n"
+        return mapping, mapping
+    if getattr(options, "userns_base", DEFAULT_BASE) != DEFAULT_BASE:
+        raise ContainerError(USAGE, "--userns-base and --uidmap/--gidmap exclude each other")
+    uid_map, gid_map = parse_map(uids, "--uidmap"), parse_map(gids, "--gidmap")
+    return uid_map or gid_map, gid_map or uid_map
 
 
 class UserNamespace(Plugin):
@@ -43,20 +77,22 @@ class UserNamespace(Plugin):
     lost = "root in the container is uid 0 of the host, held back only by the other protections"
     options = (
         Option("--userns", None, "user namespace: container root is host uid BASE; image files owned by host root show as nobody and stay unwritable"),
-        Option("--userns-base", "UID", "first host uid (and gid) of the container's range (default 100000)", default="100000"),
+        Option("--userns-base", "UID", "first host uid (and gid) of the container's range (default 100000)", default=DEFAULT_BASE),
+        Option("--uidmap", "CONTAINER:HOST:SIZE", "map container uids CONTAINER.. to host uids HOST.. (repeatable; turns on userns; alone: gids too)", repeat=True),
+        Option("--gidmap", "CONTAINER:HOST:SIZE", "map container gids likewise (repeatable; alone: uids too)", repeat=True),
     )
     default = False
 
     @classmethod
     def wanted(cls, options):
-        return getattr(options, "userns", False)
+        return bool(getattr(options, "userns", False) or getattr(options, "uidmap", ()) or getattr(options, "gidmap", ()))
 
     def prepare(self, ctx):
-        base(ctx.options)
+        id_maps(ctx.options)  # checked before anything starts
 
     def setup_child(self, ctx):
         linux = ctx.linux
-        mapping = id_map(ctx.options)
+        uid_map, gid_map = id_maps(ctx.options)
         # Only a process with CAP_SETUID in the parent namespace may write a map with
         # more than its own id: a helper forked before the unshare writes ours.
         ready_read, ready_write = linux.pipe()
@@ -67,8 +103,8 @@ class UserNamespace(Plugin):
                 linux.close(ready_write)
                 if linux.read(ready_read, 1) == b"u":
                     parent = linux.getppid()
-                    linux.write_file(f"/proc/{parent}/uid_map", mapping)
-                    linux.write_file(f"/proc/{parent}/gid_map", mapping)
+                    linux.write_file(f"/proc/{parent}/uid_map", uid_map)
+                    linux.write_file(f"/proc/{parent}/gid_map", gid_map)
                     code = 0
             finally:
                 os._exit(code)
@@ -84,5 +120,10 @@ class UserNamespace(Plugin):
         linux.become_root()
 
     def explain(self, ctx):
-        first = base(ctx.options)
-        return f"{self.does}\ncontainer uids 0-{SIZE - 1} are host uids {first}-{first + SIZE - 1}"
+        uid_map, gid_map = id_maps(ctx.options)
+
+        def ranges(text):
+            rows = [[int(n) for n in line.split()] for line in text.splitlines()]
+            return ", ".join(f"{i}-{i + n - 1} at {o}-{o + n - 1}" for i, o, n in rows)
+
+        return f"{self.does}\ncontainer uids {ranges(uid_map)}; gids {ranges(gid_map)} (host ids)"
