@@ -578,6 +578,12 @@ class Linux(Processes, Files, Terminals, Network):
     def clear_ambient_caps(self):
         self._check(self._libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0))
 
+    def raise_ambient_cap(self, cap):
+        """prctl(PR_CAP_AMBIENT_RAISE): the capability must be permitted and inheritable."""
+        if self._libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_RAISE), ctypes.c_ulong(cap), 0, 0) == -1:
+            err = ctypes.get_errno()
+            raise OSError(err, f"prctl(PR_CAP_AMBIENT_RAISE, {cap}): {os.strerror(err)}")
+
     def set_caps(self, effective, permitted, inheritable):
         """capset(2), version 3: each set is a 64-bit mask of capability numbers."""
         header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
@@ -628,6 +634,7 @@ _PR_SET_SECCOMP = 22
 _PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_RAISE = 2
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
 _SECCOMP_MODE_FILTER = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522

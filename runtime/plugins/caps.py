@@ -4,6 +4,13 @@ Podman's 11 are Docker's 14 less NET_RAW (raw and packet sockets: ARP spoofing o
 bridge), MKNOD and AUDIT_WRITE. `ping` keeps working without NET_RAW through ICMP
 sockets, which the net plugin allows (net.ipv4.ping_group_range). --cap-add brings
 any of them back.
+
+--cap-set SET=CAPS gives the five sets explicitly instead (an OCI config's
+process.capabilities): bounding, effective, permitted, inheritable, ambient; a set not
+given is empty. At execve the kernel makes root's effective set all of its permitted
+one (capabilities(7): root's file capabilities are all of them), as under runc; the
+permitted set stays as given only under no_new_privs (a default: else it becomes
+bounding | inheritable). Ambient capabilities survive execve.
 """
 
 from ..errors import USAGE, ContainerError
@@ -40,8 +47,47 @@ def _names(values, flag):
     return names
 
 
+SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+
+def explicit_sets(options):
+    """--cap-set SET=CAP[,CAP...] items -> {set: names}, every set not given empty; None
+    without --cap-set. Checked as the kernel would refuse them, in one clear line."""
+    items = getattr(options, "cap_set", ())
+    if not items:
+        return None
+    if getattr(options, "cap_add", ()) or getattr(options, "cap_drop", ()):
+        raise ContainerError(USAGE, "--cap-set gives every set: it excludes --cap-add and --cap-drop")
+    sets = dict.fromkeys(SETS, frozenset())
+    given = set()
+    for item in items:
+        which, has_caps, caps = item.partition("=")
+        which = which.strip().lower()
+        if not has_caps or which not in SETS:
+            raise ContainerError(USAGE, f"invalid --cap-set {item!r}: use SET=CAP[,CAP...], SET one of {', '.join(SETS)}")
+        if which in given:
+            raise ContainerError(USAGE, f"--cap-set: the {which} set is given twice")
+        given.add(which)
+        names = _names([caps], f"--cap-set {which}")
+        sets[which] = frozenset(NAMES) if "ALL" in names else frozenset(names)
+    for inner, outer, why in (
+        ("effective", "permitted", "an effective capability must be permitted"),
+        ("inheritable", "bounding", "an inheritable capability must be in the bounding set"),
+        ("ambient", "permitted", "an ambient capability must be permitted"),
+        ("ambient", "inheritable", "an ambient capability must be inheritable"),
+    ):
+        extra = sorted(sets[inner] - sets[outer])
+        if extra:
+            raise ContainerError(USAGE, f"--cap-set: {why}: {', '.join(extra)} in {inner}, not in {outer}")
+    return sets
+
+
 def capabilities(options):
-    """The names of the capabilities the container keeps, after --cap-add/--cap-drop."""
+    """The names of the capabilities the container keeps (its bounding set), after
+    --cap-add/--cap-drop, or as --cap-set gives them."""
+    sets = explicit_sets(options)
+    if sets is not None:
+        return sets["bounding"]
     add = _names(getattr(options, "cap_add", ()), "--cap-add")
     drop = _names(getattr(options, "cap_drop", ()), "--cap-drop")
     kept = set(NAMES) if "ALL" in add else set(DEFAULT)
@@ -67,10 +113,21 @@ class Capabilities(Plugin):
     options = (
         Option("--cap-add", "CAP", "keep a capability too (repeatable, comma-separated; ALL)", repeat=True),
         Option("--cap-drop", "CAP", "drop a capability (repeatable, comma-separated; ALL)", repeat=True),
+        Option("--cap-set", "SET=CAP[,CAP...]", "a capability set given whole: bounding, effective, permitted, inheritable, ambient (repeatable; sets not given are empty)", repeat=True),
     )
 
+    def __init__(self):
+        self.kept = frozenset()
+        self.sets = None  # --cap-set's, or None
+
     def prepare(self, ctx):
-        self.kept = capabilities(ctx.options)  # validates the names before anything starts
+        # Checked before anything starts.
+        self.sets = explicit_sets(ctx.options)
+        self.kept = capabilities(ctx.options)
+        user = (getattr(ctx.options, "user", None) or "0").partition(":")[0]
+        if self.sets and user not in ("0", "root") and any(self.sets[s] for s in ("effective", "permitted", "ambient")):
+            # The uid change (process, last) clears those sets; refused, never dropped.
+            raise ContainerError(USAGE, f"--cap-set with --user {user}: effective, permitted and ambient sets of a non-root user are not supported")
 
     def setup_child(self, ctx):
         linux = ctx.linux
@@ -81,11 +138,21 @@ class Capabilities(Plugin):
         while cap < 64 and (keep >> cap & 1 or linux.drop_bounding_cap(cap)):
             cap += 1
         linux.clear_ambient_caps()
-        # Inheritable stays empty (as in Docker since the CVE-2022-24769 fix): exec as
-        # root then gives permitted = effective = the bounding set, nothing more.
-        linux.set_caps(keep, keep, 0)
+        if self.sets is None:
+            # Inheritable stays empty (as in Docker since the CVE-2022-24769 fix): exec as
+            # root then gives permitted = effective = the bounding set, nothing more.
+            linux.set_caps(keep, keep, 0)
+            return
+        have = linux.get_caps()[1]
+        linux.set_caps(*(mask(self.sets[s]) & have for s in ("effective", "permitted", "inheritable")))
+        for name in sorted(self.sets["ambient"], key=NUMBER.get):
+            linux.raise_ambient_cap(NUMBER[name])
 
     def explain(self, ctx):
         permitted = ctx.linux.get_caps()[1]
         kept = [name for number, name in enumerate(NAMES) if permitted >> number & 1]
-        return f"keeps {len(kept)} of {len(NAMES)} capabilities: {' '.join(kept) or 'none'}"
+        text = f"keeps {len(kept)} of {len(NAMES)} capabilities: {' '.join(kept) or 'none'}"
+        if self.sets:
+            given = "; ".join(f"{s} {' '.join(sorted(self.sets[s], key=NUMBER.get)) or 'none'}" for s in SETS)
+            text += f"\nas --cap-set gives them: {given}"
+        return text

@@ -179,6 +179,9 @@ class FakeLinux:
     def clear_ambient_caps(self):
         self._record("clear_ambient_caps")
 
+    def raise_ambient_cap(self, cap):
+        self._record("raise_ambient_cap", cap)
+
     def set_caps(self, effective, permitted, inheritable):
         self._record("set_caps", effective, permitted, inheritable)
 

@@ -1,0 +1,71 @@
+"""--cap-set in real containers: the sets as given (effective as the kernel makes it for
+root at execve: all of permitted), for an exec'd process too."""
+
+import pytest
+
+from runtime.plugins.caps import NUMBER
+
+from .test_errors import assert_clean_failure
+
+pytestmark = pytest.mark.property("caps")
+
+SETS = (
+    "--cap-set", "bounding=KILL,NET_BIND_SERVICE,CHOWN",
+    "--cap-set", "permitted=KILL,NET_BIND_SERVICE",
+    "--cap-set", "effective=KILL",
+    "--cap-set", "inheritable=NET_BIND_SERVICE",
+    "--cap-set", "ambient=NET_BIND_SERVICE",
+)  # fmt: skip
+
+
+def bits(*names):
+    value = 0
+    for name in names:
+        value |= 1 << NUMBER[name]
+    return value
+
+
+def capability_sets(status):
+    return {line.split()[0].rstrip(":"): int(line.split()[1], 16) for line in status.splitlines() if line.startswith("Cap")}
+
+
+def expected():
+    # Root at execve: effective = permitted (root's file capabilities, capabilities(7));
+    # no_new_privs (a default) keeps permitted as given instead of bounding | inheritable.
+    permitted = bits("KILL", "NET_BIND_SERVICE")
+    inheritable = bits("NET_BIND_SERVICE")
+    return {"CapBnd": bits("KILL", "NET_BIND_SERVICE", "CHOWN"), "CapInh": inheritable, "CapAmb": inheritable, "CapPrm": permitted, "CapEff": permitted}
+
+
+def test_the_sets_given_are_the_commands(runtime):
+    out = runtime.run("grep", "^Cap", "/proc/self/status", options=SETS)
+    assert out.rc == 0, out.stderr
+    assert capability_sets(out.stdout) == expected()
+    control = capability_sets(runtime.run("grep", "^Cap", "/proc/self/status").stdout)
+    assert control["CapBnd"] != expected()["CapBnd"] and control["CapAmb"] == 0
+
+
+def test_an_exec_gets_them_too(runtime, names):
+    name = runtime.start(names(), options=SETS)
+    out = runtime.cli("exec", name, "grep", "^Cap", "/proc/self/status")
+    assert out.rc == 0, out.stderr
+    assert capability_sets(out.stdout) == expected()
+
+
+def test_without_sys_admin_in_the_bounding_set_mount_fails(runtime):
+    out = runtime.sh("mount -t tmpfs none /mnt && echo mounted", options=("--cap-set", "bounding=SYS_ADMIN", "--cap-set", "permitted=SYS_ADMIN", "--cap-set", "effective=SYS_ADMIN", "--seccomp", "unconfined"))
+    assert out.stdout == "mounted\n", out.stderr  # the control: given, it is there
+    denied = runtime.sh("mount -t tmpfs none /mnt && echo mounted", options=("--cap-set", "bounding=KILL", "--seccomp", "unconfined"))
+    assert denied.rc != 0 and "mounted" not in denied.stdout
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (("--cap-set", "effective=KILL"), "an effective capability must be permitted"),
+        (("--cap-set", "bounding=KILL", "--cap-add", "CHOWN"), "excludes --cap-add"),
+        (("--cap-set", "bounding=KILL", "--cap-set", "permitted=KILL", "--user", "1000"), "non-root user are not supported"),
+    ],
+)
+def test_bad_sets(runtime, options, words):
+    assert_clean_failure(runtime.run("true", options=options), 64, words)
