@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from . import report
+from . import report, residue
 from runtime.api import IDLE
 
 from .containers import NAME_PREFIX, STATE_ROOT, Runtime
@@ -14,12 +14,18 @@ from .netns import ip_netns_ready, netns  # noqa: F401 - fixtures for every test
 from .targets import select_targets
 
 
-def pytest_configure(config):
-    report.pytest_configure(config)
-
-
 def pytest_report_header(config):
     return [f"demo-runtime target: {t.name}: {t.reason}" for t in select_targets(config)]
+
+
+def pytest_collection_modifyitems(config, items):
+    """--kernel-only: the tests that say nothing about a kernel are the local stage's."""
+    if not config.getoption("kernel_only"):
+        return
+    for item in items:
+        independent = item.get_closest_marker("kernel_independent")
+        if independent is not None:
+            item.add_marker(pytest.mark.skip(reason=f"not kernel-dependent, run locally: {independent.args[0]}"))
 
 
 def pytest_generate_tests(metafunc):
@@ -42,12 +48,28 @@ def host(target):
     return target.host
 
 
+def pytest_configure(config):
+    report.pytest_configure(config)
+    config.addinivalue_line(
+        "markers",
+        "new_process(reason): the module tests the demo-runtime command itself (messages, "
+        "exit statuses, its process): its runtime fixture starts a new process for each "
+        "container, never the Python API",
+    )
+
+
 @pytest.fixture(scope="session")
-def runtime(target):
+def image_found(target):
     found = target.host.run("test -f %s", target.image)
     if found.rc != 0:
         pytest.fail(f"no image at {target.image} on {target.name}: build it with testcontainer/build.sh")
-    return Runtime(target)
+
+
+@pytest.fixture(scope="module")
+def runtime(target, image_found, request):
+    """demo-runtime on the target; locally through the Python API (a fork of this
+    interpreter, the command line's main), unless the module is marked new_process."""
+    return Runtime(target, in_process=request.node.get_closest_marker("new_process") is None)
 
 
 @pytest.fixture(scope="module")
@@ -85,26 +107,11 @@ def variant_image(host, runtime, workdir):
 
 def _snapshot(host, target, workdir):
     """What a container run could leave behind on the host, as sets of strings."""
-    out = host.check_output(
-        "echo '## loop'; losetup -n -l -O BACK-FILE 2>/dev/null;"
-        "echo '## mount'; awk '{print $5}' /proc/self/mountinfo;"
-        # /run/demo-runtime is the runtime's state root, not a temporary directory: what
-        # is inside it is checked on its own (containers' state, network leases).
-        "echo '## tmp'; ls -A /tmp /var/tmp 2>/dev/null; ls -A /run | grep -vx demo-runtime;"
-        "echo '## proc'; ps -eo stat=,args=;"
-        "echo '## pid'; ps -eo pid=;"
-        "echo '## cgroup'; find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/*' 2>/dev/null;"
-        f"echo '## state'; ls -A {STATE_ROOT} 2>/dev/null;"
-        # the OCI command line's tests keep their containers' state there (tests/integration/oci)
-        f"echo '## state'; ls -A {workdir}/oci-state 2>/dev/null; true"
-    )
-    sections, current = {}, None
-    for line in out.splitlines():
-        if line.startswith("## "):
-            current = sections.setdefault(line[3:], set())
-        elif line.strip():
-            current.add(line.strip())
     ours = (target.image, workdir)
+    # (the OCI command line's tests keep their containers' state in workdir/oci-state)
+    states = (STATE_ROOT, f"{workdir}/oci-state")
+    raw = residue.snapshot(states, ours) if target.kind == "local" else residue.remote(host, states, ours)
+    sections = {name: {e.strip() for e in entries if e.strip()} for name, entries in raw.items()}
     live = sections.get("pid", set())
     # The machine may be shared with other test runs: look only at what a runtime of
     # ours could leave (its staging lives under /tmp; it mounts nothing on the host).
@@ -128,10 +135,27 @@ def _snapshot(host, target, workdir):
     }
 
 
+# The last clean snapshot of each target, which is the next test's "before" as long as
+# no other fixture is set up or torn down in between (a module's container, a fixture
+# of the next test set up ahead of no_residue): then nothing of ours ran since. Saves
+# one snapshot a test.
+_CLEAN: dict = {}
+
+
+def pytest_fixture_setup(fixturedef, request):
+    if fixturedef.argname != "no_residue":
+        _CLEAN.clear()
+
+
+def pytest_fixture_post_finalizer(fixturedef, request):
+    if fixturedef.argname != "no_residue":
+        _CLEAN.clear()
+
+
 @pytest.fixture(autouse=True)
 def no_residue(request, host, target, workdir):
     """After each test: no loop device, host mount, temporary directory or process it left."""
-    before = _snapshot(host, target, workdir)
+    before = _CLEAN.pop(target.name, None) or _snapshot(host, target, workdir)
     yield
     deadline = time.monotonic() + 5  # autoclear and reaping can trail the exit slightly
     while True:
@@ -140,6 +164,8 @@ def no_residue(request, host, target, workdir):
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.1)
+    if not left:
+        _CLEAN[target.name] = after
     assert not left, f"left behind on {target.name}: {left}"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from testinfra.backend.base import BaseBackend
 from testinfra.host import Host
 
+from runtime import api
 from runtime.testing.backend import DemoRuntimeBackend
 
 
@@ -17,12 +18,24 @@ NAME_PREFIX = f"t{uuid.uuid4().hex[:6]}"
 STATE_ROOT = "/run/demo-runtime/containers"
 
 
-class Runtime:
-    """demo-runtime as invoked on the target machine (locally, or over ssh with sudo)."""
+def own_command(target):
+    """Whether the target's runtime is this interpreter's own package (the local target)."""
+    return target.runtime == str(Path(sys.executable).parent / "demo-runtime")
 
-    def __init__(self, target):
+
+class Runtime:
+    """demo-runtime as invoked on the target machine (locally, or over ssh with sudo).
+
+    in_process: run, sh, cli and start go through the Python API (runtime.api forks this
+    interpreter and runs the command line's main with the same argv), where the target's
+    runtime is this package: no interpreter start per container (~1 s under TCG). Tests of
+    the command itself (its messages, exit statuses, process) get a new process each time
+    (the new_process marker)."""
+
+    def __init__(self, target, in_process=False):
         self.target = target
         self.host = target.host
+        self.in_process = in_process and own_command(target)
 
     def argv(self, *command, options=(), image=None):
         return self.target.run_argv([*options, image or self.target.image, *command])
@@ -33,6 +46,8 @@ class Runtime:
 
     def run(self, *command, options=(), image=None, stdin=None):
         """Start one container; returns testinfra's CommandResult (rc, stdout, stderr)."""
+        if self.in_process:
+            return self.cli(*options, image or self.target.image, *command, stdin=stdin)
         line = self.line(*command, options=options, image=image)
         if stdin is not None:
             line = f"printf %s {shlex.quote(stdin)} | {line}"
@@ -41,6 +56,9 @@ class Runtime:
     def cli(self, *argv, stdin=None):
         """A subcommand (ps, exec, stop...) on the target: testinfra's CommandResult."""
         line = shlex.join(self.target.run_argv(list(argv)))
+        if self.in_process:
+            out = api.invoke(list(argv), (stdin or "").encode())
+            return self.host.backend.result(out.status, line.encode(), out.stdout, out.stderr)
         if stdin is not None:
             line = f"printf %s {shlex.quote(stdin)} | {line}"
         return self.host.run(line)
@@ -96,7 +114,7 @@ class TargetExecBackend(DemoRuntimeBackend):
         super().__init__(name)
 
     def exec(self, command):
-        if self.runtime.target.runtime == str(Path(sys.executable).parent / "demo-runtime"):
+        if own_command(self.runtime.target):
             return super().exec(command)  # the package's own: in-process, no interpreter start
         out = self.runtime.cli("exec", "-T", self.name, *command)
         return out.rc, out.stdout_bytes, out.stderr_bytes

@@ -20,7 +20,7 @@ class NsRuntime(Runtime):
     """demo-runtime run with `ip netns exec NS` in front."""
 
     def __init__(self, runtime, namespace):
-        super().__init__(runtime.target)
+        super().__init__(runtime.target)  # a new process: `ip netns exec` runs it
         self.namespace = namespace
 
     def argv(self, *command, options=(), image=None):

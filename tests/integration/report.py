@@ -22,6 +22,14 @@ marked and listed (a skip says why).
 
 A property PASSes when all its tests passed (skips aside), FAILs when any of
 them failed or errored, and is SKIP when all were skipped.
+
+With ``--kernel-only`` (the VM lab) the tests marked ``kernel_independent`` are
+skipped; they count for no property and the tables list them under "Not
+kernel-dependent, run locally", with the marker's reason. ``--report-as NAME``
+names the host (the VM lab runs pytest inside each VM, whose target is "local").
+
+``python -m tests.integration.report [DIR]`` writes DIR/isolation.md (default
+results/) from the hosts' JSON files there, as a run with several hosts does.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -48,6 +57,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "uts, ipc, user, cgroup, seccomp, caps, ...); summarised per host in "
         "results/isolation-<host>.md",
     )
+    config.addinivalue_line(
+        "markers",
+        "kernel_independent(reason): the test says nothing about the kernel (argument "
+        "parsing, messages, host-side tooling); --kernel-only skips it, and the report "
+        "lists it as not kernel-dependent, run locally",
+    )
     name = "demo-runtime-isolation-report"
     if not hasattr(config, "workerinput") and not config.pluginmanager.has_plugin(name):
         config.pluginmanager.register(IsolationReport(config), name)
@@ -60,12 +75,18 @@ class IsolationReport:
         self.where: dict[str, tuple[Optional[str], str]] = {}  # nodeid -> (target name or None, test id)
         self.outcomes: dict[str, str] = {}  # nodeid -> PASS/FAIL/SKIP
         self.reasons: dict[str, str] = {}  # nodeid -> why it was skipped
+        self.run_locally: dict[str, str] = {}  # test id -> why it says nothing about a kernel
         self.started = time.time()
 
     # -- collection -----------------------------------------------------------
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        kernel_only = self.config.getoption("kernel_only", False)
         for item in items:
+            independent = item.get_closest_marker("kernel_independent")
+            if kernel_only and independent is not None:
+                self.run_locally[_where(item)[1]] = independent.args[0]
+                continue
             names: list[str] = []
             for mark in item.iter_markers("property"):
                 names.extend(str(a) for a in mark.args)
@@ -130,7 +151,7 @@ class IsolationReport:
         for target in targets or [None]:
             tests = self._tests(target.name if target is not None and parametrized else None)
             if tests:
-                self._write(terminalreporter, _target_info(target), tests)
+                self._write(terminalreporter, _target_info(target, self.config.getoption("report_as", None)), tests)
                 written = True
         if written:
             combined = _combine(RESULTS_DIR)
@@ -143,7 +164,7 @@ class IsolationReport:
         tw.section(f"isolation properties on {host}", sep="=")
         if info["kernel"]:
             tw.line(f"{info['os']}, kernel {info['kernel']}")
-        lines = _markdown(host, info, table)
+        lines = _markdown(host, info, table, self.run_locally)
         for line in lines[_TABLE_START:]:
             tw.line(line)
 
@@ -159,6 +180,7 @@ class IsolationReport:
             "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
             "properties": table,
             "tests": tests,
+            "run_locally": self.run_locally,
         }
         (RESULTS_DIR / f"isolation-{slug}.json").write_text(json.dumps(data, indent=2) + "\n")
         tw.line(f"written to {md}")
@@ -183,11 +205,11 @@ def _where(item: pytest.Item) -> tuple[Optional[str], str]:
     return name, f"{base}[{rest}]" if rest else base
 
 
-def _target_info(target) -> dict:
-    info = {"name": "local", "reason": "", "kernel": "", "os": ""}
+def _target_info(target, name: Optional[str] = None) -> dict:
+    info = {"name": name or "local", "reason": "", "kernel": "", "os": ""}
     if target is None:
         return info
-    info["name"] = target.name
+    info["name"] = name or target.name
     info["reason"] = target.reason
     try:
         info["kernel"] = target.host.check_output("uname -r")
@@ -217,7 +239,21 @@ def _table(tests: dict[str, dict]) -> dict[str, dict]:
 _TABLE_START = 4  # lines of _markdown() before the table itself
 
 
-def _markdown(host: str, info: dict, table: dict[str, dict]) -> list[str]:
+def _run_locally(tests: dict[str, str]) -> list[str]:
+    """The tests a --kernel-only run left to the local stage, one line per reason."""
+    if not tests:
+        return []
+    by_reason: dict[str, list[str]] = {}
+    for test, reason in sorted(tests.items()):
+        by_reason.setdefault(reason, []).append(test.split("::")[0])
+    lines = ["", f"Not kernel-dependent, run locally ({len(tests)} tests):"]
+    for reason, files in by_reason.items():
+        counted = ", ".join(f"`{f}` ({files.count(f)})" for f in sorted(set(files)))
+        lines.append(f"- {counted}: {reason}")
+    return lines
+
+
+def _markdown(host: str, info: dict, table: dict[str, dict], run_locally: dict[str, str]) -> list[str]:
     lines = [
         f"# Isolation properties on {host}",
         "",
@@ -234,7 +270,7 @@ def _markdown(host: str, info: dict, table: dict[str, dict]) -> list[str]:
     if failures:
         lines += ["", "Failed:"]
         lines += [f"- {name}: `{nodeid}`" for name, nodeid in failures]
-    return lines
+    return lines + _run_locally(run_locally)
 
 
 def _combine(results: Path) -> Path | None:
@@ -260,6 +296,7 @@ def _combine(results: Path) -> Path | None:
     differences = _differences(hosts)
     lines += ["", "## Tests whose results differ between hosts", ""]
     lines += differences or ["None: every test that ran on more than one host had the same result on each."]
+    lines += _run_locally({t: r for h in hosts for t, r in h.get("run_locally", {}).items()})
     out = results / "isolation.md"
     out.write_text("\n".join(lines) + "\n")
     return out
@@ -277,3 +314,8 @@ def _differences(hosts: list[dict]) -> list[str]:
         )
         lines.append(f"- `{test}`: {each}")
     return lines
+
+
+if __name__ == "__main__":
+    written = _combine(Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS_DIR)
+    print(written or "fewer than two hosts' results: nothing to put side by side")

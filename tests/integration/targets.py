@@ -99,6 +99,18 @@ def add_options(parser: pytest.Parser) -> None:
         f"this venv locally, {PROVISIONED_RUNTIME} on a VM or remote host). "
         "Env: DEMO_RUNTIME_CMD.",
     )
+    group.addoption(
+        "--kernel-only",
+        action="store_true",
+        help="skip the tests marked kernel_independent (they say nothing about a kernel: "
+        "run them locally); the report lists them. The VM lab runs with it.",
+    )
+    group.addoption(
+        "--report-as",
+        metavar="NAME",
+        help="the host's name in results/isolation-NAME.md and its column of "
+        "results/isolation.md (default: the target's; the VM lab gives each VM's).",
+    )
 
 
 def select_targets(config: pytest.Config) -> list[Target]:

@@ -31,6 +31,10 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.kernel_independent(
+    "the image builder is host-side tooling (compilers, mirrors, mkfs); it runs no container"
+)
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "testcontainer" / "build.sh"
 SBIN_PATH = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"

@@ -2,7 +2,11 @@ import shlex
 
 import pytest
 
-pytestmark = pytest.mark.property("cli")
+pytestmark = [
+    pytest.mark.property("cli"),
+    pytest.mark.new_process("the command line itself: its help, usage forms and launchers"),
+    pytest.mark.kernel_independent("argument parsing and the command's help and launchers"),
+]
 
 
 def test_help_explains_every_option_and_exit_status(runtime, host):

@@ -7,7 +7,11 @@ import pytest
 from .containers import STATE_ROOT
 from .test_errors import assert_clean_failure
 
-pytestmark = pytest.mark.property("errors")
+pytestmark = [
+    pytest.mark.property("errors"),
+    pytest.mark.new_process("bad input must give one line and its exit status from the command, no traceback"),
+    pytest.mark.kernel_independent("the container commands' checks of names, states and state files"),
+]
 
 NO_SUCH, IN_USE, WRONG_STATE, UNREADABLE = 71, 72, 73, 74
 

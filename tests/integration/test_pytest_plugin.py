@@ -9,7 +9,10 @@ import pytest
 
 from .targets import REPO_ROOT
 
-pytestmark = pytest.mark.property("api")
+pytestmark = [
+    pytest.mark.property("api"),
+    pytest.mark.kernel_independent("packaging: the pytest plugin and testinfra backend as pip installs them"),
+]
 
 USER_TESTS = """
 import pytest

@@ -1,11 +1,23 @@
 """Fixtures for the real clients: the OCI runtimes they drive, an image made offline from the
 test image, podman with a private store, a private containerd."""
 
+from pathlib import Path
+
 import pytest
 
 from .clients import IMAGE, Containerd, Podman, make_tempdir, oci_runtime, require
 
 RUNTIMES = ("runc", "crun", "demo-runtime-oci")
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test here drives runtimes through the OCI command line: the lab's VMs leave them to the local stage."""
+    independent = pytest.mark.kernel_independent("OCI clients (podman, containerd) driving the runtimes' command-line protocol")
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(independent)
 
 
 @pytest.fixture(params=RUNTIMES)

@@ -23,7 +23,7 @@ class Verdict:
         return f"<{self.line!r} rc={self.rc} stderr={self.stderr.strip()!r}>"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def probe(runtime):
     """probe(TECHNIQUE, *ARGS, options=()) -> Verdict (.word is OK, DENIED or ERROR)."""
     if runtime.run("test", "-x", "/usr/local/bin/probe").rc != 0:

@@ -15,7 +15,10 @@ Against a copy of the runtime's interpreter, never the real one.
 
 import pytest
 
-pytestmark = pytest.mark.property("pid")
+pytestmark = [
+    pytest.mark.property("pid"),
+    pytest.mark.new_process("the attack aims at the runtime's interpreter: a copy's process, never the tests' own"),
+]
 
 MAGIC = "resolves through a /proc magic link"
 
