@@ -97,10 +97,10 @@ class Client:
 
 
 @pytest.fixture(scope="session")
-def rootfs(host, runtime, workdir):
+def rootfs(host, target, workdir):
     """The test image's tree as a directory (debugfs: no mount, no loop device)."""
     path = f"{workdir}/oci-rootfs"
-    host.check_output("mkdir -p %s && debugfs -R %s %s >/dev/null 2>&1", path, f"rdump / {path}", runtime.target.image)
+    host.check_output("mkdir -p %s && debugfs -R %s %s >/dev/null 2>&1", path, f"rdump / {path}", target.image)
     return path
 
 
