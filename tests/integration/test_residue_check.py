@@ -14,7 +14,7 @@ def test_the_snapshot_sees_a_loop_device_a_mount_a_process_and_a_temporary_direc
     host.check_output("truncate -s 1M %s/disk && mkdir %s/mnt && mount -t tmpfs lab-check %s/mnt", workdir, workdir, workdir)
     loop = host.check_output("losetup -f --show %s/disk", workdir)
     sleeper = host.check_output("cp /bin/sleep %s/sleeper && %s/sleeper 300 >/dev/null 2>&1 & echo $!", workdir, workdir)
-    tmp = host.check_output("mktemp -d /tmp/tmpresidue.XXXXXX")
+    tmp = host.check_output("mktemp -d /tmp/demo-runtime-residue.XXXXXX")
     try:
         seen = _snapshot(host, target, workdir)
         left = {kind: seen[kind] - before[kind] for kind in seen}
