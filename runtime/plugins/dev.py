@@ -34,8 +34,8 @@ def parse_device(spec):
 
 class Dev(Plugin):
     name = "dev"
-    help = "a minimal /dev on tmpfs: null zero full random urandom tty, private devpts, shm"
-    does = "tmpfs at /dev with bind mounts of null zero full random urandom tty, a private devpts (newinstance) and /dev/shm"
+    help = "a minimal /dev on tmpfs: null zero full random urandom tty, private devpts, shm, mqueue"
+    does = "tmpfs at /dev with bind mounts of null zero full random urandom tty, a private devpts (newinstance), /dev/shm and /dev/mqueue"
     lost = "/dev is the image's own directory: no /dev/null, no ptys, no /dev/shm"
     requires = ("root",)
     options = (Option("--device", "HOST[:CONTAINER][:rwm]", "a host device node in the container, same type and number (repeatable)", repeat=True),)
@@ -65,6 +65,9 @@ class Dev(Plugin):
         pts = "newinstance,ptmxmode=0666,mode=0620,gid=5"
         linux.mount_in_root(root, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, pts, make="dir")
         linux.mount_in_root(root, "/dev/shm", "shm", "tmpfs", locked, "mode=1777,size=65536k", make="dir")
+        # POSIX message queues, as docker and runc's default spec mount them: the
+        # mounting process's IPC namespace's own (the ipc plugin's, when it runs).
+        linux.mount_in_root(root, "/dev/mqueue", "mqueue", "mqueue", locked, make="dir")
         for target, name in LINKS:
             linux.symlink_in_root(root, target, f"/dev/{name}")
         # --device: made in the staging tmpfs, which is not nodev (unlike /dev and the

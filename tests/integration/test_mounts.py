@@ -9,6 +9,7 @@ CONTAINER_MOUNTS = {
     "/dev",
     "/dev/pts",
     "/dev/shm",
+    "/dev/mqueue",
     *(f"/dev/{name}" for name in ("null", "zero", "full", "random", "urandom", "tty")),
     "/etc/hosts",  # the runtime's: localhost and the hostname, in every network mode
 }
@@ -36,7 +37,7 @@ def expected_mounts(host):
     return CONTAINER_MOUNTS | set(present.split()) | cgroup_mounts
 
 
-DEV_ENTRIES = {"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "fd", "stdin", "stdout", "stderr"}
+DEV_ENTRIES = {"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "mqueue", "fd", "stdin", "stdout", "stderr"}
 
 
 def mount_points(text):
