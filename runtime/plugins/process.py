@@ -189,7 +189,7 @@ class Process(Plugin):
             try:
                 linux.switch_user(uid, gid, groups)
             except PermissionError as e:
-                raise ContainerError(errors.RUNTIME_FAILURE, f"--user {self.user or 0}: {e.strerror} (CAP_SETUID/CAP_SETGID dropped?)") from None
+                raise ContainerError(errors.RUNTIME_FAILURE, f"{f'--user {self.user}' if self.user else '--group-add'}: {e.strerror} (CAP_SETUID/CAP_SETGID dropped?)") from None
             if not self.home_given:
                 ctx.env["HOME"] = home
         if self.workdir:
