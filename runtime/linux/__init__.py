@@ -616,11 +616,19 @@ class Linux(Processes, Files, Terminals, Network):
         os.chroot(path)
 
     def switch_user(self, uid, gid, groups):
-        """Become uid/gid with these groups; from root to another uid, the kernel clears
-        the effective and permitted capabilities."""
-        os.setgroups(groups)
-        os.setresgid(gid, gid, gid)
-        os.setresuid(uid, uid, uid)
+        """Become uid/gid with these groups, keeping the capability sets (as runc does):
+        PR_SET_KEEPCAPS keeps the permitted set across the uid change, which clears the
+        effective one, set again after. execve(2) as a non-root uid then keeps only the
+        ambient capabilities (and what an image file's capabilities give)."""
+        caps = self.get_caps()
+        self._check(self._libc.prctl(_PR_SET_KEEPCAPS, ctypes.c_ulong(1), 0, 0, 0))
+        try:
+            os.setgroups(groups)
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+        finally:
+            self._check(self._libc.prctl(_PR_SET_KEEPCAPS, ctypes.c_ulong(0), 0, 0, 0))
+        self.set_caps(*caps)
 
     def become_root(self):
         """In a new user namespace whose maps are written: be its uid/gid 0, no groups."""
@@ -632,6 +640,7 @@ class Linux(Processes, Files, Terminals, Network):
 # -- hardening constants (issue 4) -------------------------------------------------
 _PR_SET_SECCOMP = 22
 _PR_CAPBSET_DROP = 24
+_PR_SET_KEEPCAPS = 8
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_CAP_AMBIENT = 47
 _PR_CAP_AMBIENT_RAISE = 2

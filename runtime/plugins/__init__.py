@@ -52,8 +52,9 @@ ORDER = (
     # the host's /proc still gives /proc/self/fd to mount through. Then the root is
     # entered, and the process locks itself down (issue 4): userns is unshared after
     # every mount (ext4 cannot be mounted in a user namespace); seccomp is loaded while
-    # caps still holds CAP_SYS_ADMIN (no_new_privs is not needed for it), and caps comes
-    # last; the console attach and execve that follow need no capability.
+    # caps still holds CAP_SYS_ADMIN (no_new_privs is not needed for it); the user
+    # changes while CAP_SETUID/CAP_SETGID are still there, keeping the capabilities for
+    # caps, which comes last; the console attach and execve that follow need none.
     CleanMounts,
     NoDev,
     TimeNamespace,
@@ -62,9 +63,9 @@ ORDER = (
     UserNamespace,
     NoNewPrivs,
     Seccomp,
-    Capabilities,
-    # The user changes last: every plugin before it may need root.
+    # The user changes after every plugin that may need root, before caps (as runc).
     Process,
+    Capabilities,
 )
 # --privileged turns these off; this is the one place that knows what a privileged run is.
 PRIVILEGED_OFF = ("nodev", "masked-paths", "no-new-privs", "seccomp", "caps")

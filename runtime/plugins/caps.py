@@ -10,7 +10,8 @@ process.capabilities): bounding, effective, permitted, inheritable, ambient; a s
 given is empty. At execve the kernel makes root's effective set all of its permitted
 one (capabilities(7): root's file capabilities are all of them), as under runc; the
 permitted set stays as given only under no_new_privs (a default: else it becomes
-bounding | inheritable). Ambient capabilities survive execve.
+bounding | inheritable). Ambient capabilities survive execve, for a non-root user too
+(whose permitted and effective sets execve otherwise empties, as under runc).
 """
 
 from ..errors import USAGE, ContainerError
@@ -124,10 +125,6 @@ class Capabilities(Plugin):
         # Checked before anything starts.
         self.sets = explicit_sets(ctx.options)
         self.kept = capabilities(ctx.options)
-        user = (getattr(ctx.options, "user", None) or "0").partition(":")[0]
-        if self.sets and user not in ("0", "root") and any(self.sets[s] for s in ("effective", "permitted", "ambient")):
-            # The uid change (process, last) clears those sets; refused, never dropped.
-            raise ContainerError(USAGE, f"--cap-set with --user {user}: effective, permitted and ambient sets of a non-root user are not supported")
 
     def setup_child(self, ctx):
         linux = ctx.linux

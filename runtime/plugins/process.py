@@ -5,8 +5,10 @@ Defaults come from the image's config when it has one (IMAGE.json, written by
 --env-file under --env, User, WorkingDir. --user names are looked up in the image's
 own /etc/passwd and /etc/group, read after pivot_root, so they are the image's.
 
-Runs last in the child: the uid changes after every plugin that needs root, and the
-kernel then clears the effective and permitted capabilities of a non-root user.
+Runs after every plugin that needs root and just before caps (as runc): the uid changes
+while CAP_SETUID and CAP_SETGID are still held, even where caps then drops them, and
+the capability sets are kept across it for caps to reduce; execve as a non-root user
+then leaves none of them but the ambient ones (capabilities(7)).
 """
 
 import os

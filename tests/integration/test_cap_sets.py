@@ -52,6 +52,23 @@ def test_an_exec_gets_them_too(runtime, names):
     assert capability_sets(out.stdout) == expected()
 
 
+def test_a_non_root_user_keeps_its_ambient_capabilities(runtime):
+    given = ("--user", "1000:1000", "--cap-set", "bounding=NET_BIND_SERVICE,KILL", "--cap-set", "permitted=NET_BIND_SERVICE,KILL")
+    ambient = ("--cap-set", "inheritable=NET_BIND_SERVICE", "--cap-set", "ambient=NET_BIND_SERVICE")
+    out = runtime.run("grep", "^Cap", "/proc/self/status", options=given + ambient)
+    assert out.rc == 0, out.stderr
+    sets = capability_sets(out.stdout)
+    assert (sets["CapEff"], sets["CapPrm"], sets["CapAmb"]) == (bits("NET_BIND_SERVICE"),) * 3
+    control = capability_sets(runtime.run("grep", "^Cap", "/proc/self/status", options=given).stdout)
+    assert (control["CapEff"], control["CapPrm"], control["CapAmb"]) == (0, 0, 0)  # execve as non-root: none
+
+
+def test_a_user_change_needs_no_setuid_in_the_containers_set(runtime):
+    """runc's default set lacks SETUID and SETGID: the user still changes (before caps)."""
+    out = runtime.run("id", "-u", options=("--user", "1000:1000", "--cap-drop", "SETUID,SETGID"))
+    assert (out.rc, out.stdout) == (0, "1000\n"), out.stderr
+
+
 def test_without_sys_admin_in_the_bounding_set_mount_fails(runtime):
     out = runtime.sh("mount -t tmpfs none /mnt && echo mounted", options=("--cap-set", "bounding=SYS_ADMIN", "--cap-set", "permitted=SYS_ADMIN", "--cap-set", "effective=SYS_ADMIN", "--seccomp", "unconfined"))
     assert out.stdout == "mounted\n", out.stderr  # the control: given, it is there
@@ -64,7 +81,6 @@ def test_without_sys_admin_in_the_bounding_set_mount_fails(runtime):
     [
         (("--cap-set", "effective=KILL"), "an effective capability must be permitted"),
         (("--cap-set", "bounding=KILL", "--cap-add", "CHOWN"), "excludes --cap-add"),
-        (("--cap-set", "bounding=KILL", "--cap-set", "permitted=KILL", "--user", "1000"), "non-root user are not supported"),
     ],
 )
 def test_bad_sets(runtime, options, words):

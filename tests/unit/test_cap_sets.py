@@ -42,11 +42,11 @@ def test_what_the_kernel_would_refuse_is_one_usage_error(items, values, message)
     assert refused.value.code == 64
 
 
-def test_a_non_root_users_effective_set_is_refused_not_dropped():
-    ctx = Context("/i", ["/bin/sh"], options("bounding=KILL", "permitted=KILL", "effective=KILL", user="1000"), FakeLinux())
-    with pytest.raises(ContainerError, match="non-root user are not supported"):
-        Capabilities().prepare(ctx)
-    Capabilities().prepare(Context("/i", ["/bin/sh"], options("bounding=KILL", user="1000"), FakeLinux()))  # bounding alone: fine
+def test_the_user_changes_before_caps_drops_what_the_change_needs():
+    from runtime import plugins
+
+    order = [c.name for c in plugins.ORDER]
+    assert order.index("seccomp") < order.index("process") < order.index("caps") == len(order) - 1
 
 
 def test_applied_bounding_then_capset_then_ambient():
