@@ -15,9 +15,12 @@ from .test_errors import assert_clean_failure
 def netns(host):
     """A network namespace of the test's own, with an interface only it has."""
     name = f"op-join-{uuid.uuid4().hex[:6]}"
-    host.check_output("ip netns add %s && ip -n %s link add op-veth0 type veth peer name op-veth1", name, name)
-    yield f"/run/netns/{name}"
-    host.run("ip netns delete %s", name)
+    host.check_output("ip netns add %s", name)
+    try:
+        host.check_output("ip -n %s link add op-veth0 type veth peer name op-veth1", name)
+        yield f"/run/netns/{name}"
+    finally:
+        host.run("ip netns delete %s", name)
 
 
 @pytest.mark.property("net")
