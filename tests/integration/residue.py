@@ -68,7 +68,11 @@ def snapshot(state_roots, ours):
             for line in _lines(f"/sys/block/{dev}/loop/backing_file")
         ],
         "mount": [line.split(" ")[4] for line in _lines("/proc/self/mountinfo")],
-        "tmp": _entries("/tmp") + _entries("/var/tmp") + [e for e in _entries("/run") if e != "demo-runtime"],
+        # /run/demo-runtime and /run/demo-runtime-oci (the OCI runtime's default --root, which
+        # podman's runs use) are state roots, not temporary directories.
+        "tmp": _entries("/tmp")
+        + _entries("/var/tmp")
+        + [e for e in _entries("/run") if e not in ("demo-runtime", "demo-runtime-oci")],
         "state": [e for root in state_roots for e in _entries(root)],
         "proc": processes,
         "pid": pids,
