@@ -1,59 +1,221 @@
 """Starts and execs of demo-runtime through the command line and the in-process Python API,
-next to nsenter (which joins the namespaces and nothing else), interleaved round-robin.
+next to runc's and nsenter's, interleaved round-robin in one run.
 
-    .venv/bin/python bench/lifecycle.py [IMAGE] [--rounds N]      (as root)
+    .venv/bin/python bench/lifecycle.py [IMAGE] [--rounds N] [--profile N]      (as root)
 
-Rows: a start to completion of /bin/true (CLI, then runtime.run), and /bin/true exec'd into
-one running container (CLI `exec`, Container.exec, nsenter -t PID -a). Medians and p90 in
-ms, and per second for the in-process start. runc exec is not measured (yet).
+Rows: a start to completion of /bin/true (demo-runtime's CLI, runtime.run, runc run from
+the image's tree as a bundle), and /bin/true exec'd into a running container (demo-runtime
+exec, Container.exec, runc exec into a runc container of the same tree, nsenter -t PID -a,
+which joins the namespaces and nothing else). Medians and p90 in ms, per second, and
+issue 10's targets as ratios (<= 1: met). --profile N: where N in-process starts spend
+their time, from timestamps each process of a start writes at the steps it passes.
+Like bench/bench.py, it runs in a private mount namespace with cgroup2 at /sys/fs/cgroup
+(runc needs no hybrid layout) and removes what it made.
 """
 
 import argparse
+import json
+import os
 import random
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import bench  # bench/bench.py: the workspace, the image's tree, the OCI bundle
 import runtime
+from runtime import api, cli, container, plugins
+from runtime.linux import Linux
 
 HERE = Path(__file__).resolve().parent
+RUNC_START, INPROCESS_START = "start, runc (`runc run`)", "start, in-process (`runtime.run`)"
+CLI_EXEC, INPROCESS_EXEC, RUNC_EXEC = "exec, CLI (`demo-runtime exec`)", "exec, in-process (`Container.exec`)", "exec, runc (`runc exec`)"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("image", nargs="?", default=str(HERE.parent / "testcontainer" / "container.img"))
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="also: where N in-process starts spend their time")
     args = parser.parse_args(argv)
-    cli = str(Path(sys.executable).parent / "demo-runtime")
-    with runtime.Container(args.image) as container:
-        pid = str(container.inspect()["pid"])
-        rows = {
-            "start, CLI (`demo-runtime IMG true`)": lambda: subprocess.run([cli, args.image, "/bin/true"], check=True),
-            "start, in-process (`runtime.run`)": lambda: _ok(runtime.run(args.image, ["/bin/true"])),
-            "exec, CLI (`demo-runtime exec`)": lambda: subprocess.run([cli, "exec", "-T", container.name, "/bin/true"], check=True),
-            "exec, in-process (`Container.exec`)": lambda: _ok(container.exec("/bin/true")),
-            "nsenter -t PID -a (no hardening)": lambda: subprocess.run(["nsenter", "-t", pid, "-a", "/bin/true"], check=True),
-        }
-        times = {name: [] for name in rows}
-        for _ in range(args.rounds):
-            order = list(rows)
-            random.shuffle(order)
-            for name in order:
-                began = time.perf_counter()
-                rows[name]()
-                times[name].append((time.perf_counter() - began) * 1000)
-    print("| what | median ms | p90 ms | per second |\n|---|---:|---:|---:|")
-    for name, values in times.items():
-        values.sort()
-        middle = values[len(values) // 2]
-        print(f"| {name} | {middle:.1f} | {values[int(len(values) * 0.9)]:.1f} | {1000 / middle:.0f} |")
+    runc = shutil.which("runc")
+    if not runc:
+        raise SystemExit("bench/lifecycle.py: runc not found (apt-get install runc)")
+    ws = bench.Workspace()
+    try:
+        ws.enter_private_mountns(cgroup2=True)
+        bundle = bench.make_bundle(ws, bench.image_to_dir(ws, Path(args.image), "dump"), runc)
+        state = ws.tmp / "runc-state"
+        ws.state_roots.append((runc, state))
+        runc_cmd = [runc, "--root", str(state)]
+        ids = (f"{ws.id_prefix}{n}" for n in range(1, 1 << 30))
+        runc_init = f"{ws.id_prefix}idle"
+        # Detached, runc hands its stdio to the init: no pipes of ours, which would never close.
+        idle = [*runc_cmd, "run", "-d", "--bundle", str(_idle_bundle(bundle)), runc_init]
+        bench.run(idle, capture_output=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cli_path = str(Path(sys.executable).parent / "demo-runtime")
+        with runtime.Container(args.image) as mine:
+            pid = str(mine.inspect()["pid"])
+            rows = {
+                "start, CLI (`demo-runtime IMG true`)": lambda: _check([cli_path, args.image, "/bin/true"]),
+                INPROCESS_START: lambda: _ok(runtime.run(args.image, ["/bin/true"])),
+                RUNC_START: lambda: _check([*runc_cmd, "run", "--bundle", str(bundle), next(ids)]),
+                CLI_EXEC: lambda: _check([cli_path, "exec", "-T", mine.name, "/bin/true"]),
+                INPROCESS_EXEC: lambda: _ok(mine.exec("/bin/true")),
+                RUNC_EXEC: lambda: _check([*runc_cmd, "exec", runc_init, "/bin/true"]),
+                "nsenter -t PID -a (no hardening)": lambda: _check(["nsenter", "-t", pid, "-a", "/bin/true"]),
+            }
+            times = {name: [] for name in rows}
+            for round_ in range(args.rounds + 1):  # the first round warms the caches, untimed
+                order = list(rows)
+                random.shuffle(order)
+                for name in order:
+                    began = time.perf_counter()
+                    rows[name]()
+                    if round_:
+                        times[name].append((time.perf_counter() - began) * 1000)
+            steps = profile(args.image, args.profile) if args.profile else None
+    finally:
+        ws.cleanup()
+    print(table(times))
+    print(targets({name: bench.median(values) for name, values in times.items()}))
+    if steps:
+        print(profile_table(steps, args.profile))
     return 0
+
+
+def _idle_bundle(bundle):
+    """The same bundle with an init that waits, for runc exec to join."""
+    idle = bundle.parent / "bundle-idle"
+    idle.mkdir()
+    config = json.loads((bundle / "config.json").read_text())
+    config["process"]["args"] = ["/bin/sleep", "3600"]
+    (idle / "config.json").write_text(json.dumps(config))
+    return idle
+
+
+def _check(argv):
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
 
 
 def _ok(result):
     if result.status != 0:
         raise SystemExit(f"failed: {result}")
+
+
+def table(times):
+    lines = ["| what | median ms | p90 ms | per second |", "|---|---:|---:|---:|"]
+    for name, values in times.items():
+        middle = bench.median(values)
+        lines.append(f"| {name} | {middle:.1f} | {bench.p90(values):.1f} | {1000 / middle:.0f} |")
+    return "\n".join(lines)
+
+
+def targets(medians):
+    """Issue 10's targets, each as the measured value over its bound (<= 1: met)."""
+    start, runc_start, runc_exec = medians[INPROCESS_START], medians[RUNC_START], medians[RUNC_EXEC]
+    rows = [
+        ("in-process start <= 0.25 x runc's CLI start", start / (0.25 * runc_start), f"{start / runc_start:.2f} x runc"),
+        ("in-process starts >= 150/s", 150 / (1000 / start), f"{1000 / start:.0f}/s"),
+        ("exec (CLI) <= runc exec's median", medians[CLI_EXEC] / runc_exec, f"{medians[CLI_EXEC] / runc_exec:.2f} x runc exec"),
+        ("exec (in-process) <= runc exec's median", medians[INPROCESS_EXEC] / runc_exec, f"{medians[INPROCESS_EXEC] / runc_exec:.2f} x runc exec"),
+    ]
+    lines = ["", "| target | measured | over its bound |", "|---|---:|---:|"]
+    lines += [f"| {what} | {measured} | {ratio:.2f} {'met' if ratio <= 1 else 'missed'} |" for what, ratio, measured in rows]
+    return "\n".join(lines)
+
+
+# -- where an in-process start goes ----------------------------------------------------
+# (from, to, what): consecutive marks each start's processes write; the steps of one start.
+STEPS = (
+    ("call", "main", "fork of the calling interpreter, to the command line's main()"),
+    ("main", "janitor fork", "options, plugins chosen, every plugin's prepare()"),
+    ("janitor fork", "janitor forked", "the janitor's fork"),
+    ("janitor forked", "clone", "clone arguments"),
+    ("clone", "cloned", "clone3 of the container's init (in the runtime)"),
+    ("cloned", "child setup", "setup_parent, until the child goes on"),
+    ("child setup", "execve", "the child's setup: mounts, pivot_root, hardening (setup_child)"),
+    ("execve", "reaped", "exec of /bin/true, its run and exit, the runtime's wait"),
+    ("reaped", "dismiss", "every plugin's teardown"),
+    ("dismiss", "dismissed", "the janitor dismissed and reaped"),
+    ("dismissed", "returned", "main() returns, the child exits, the caller reads its pipes and reaps it"),
+)
+
+
+def profile(image, n):
+    """Per step, the durations (ms) over n in-process starts, from marks every process of a
+    start writes to one O_APPEND file (CLOCK_MONOTONIC: one clock for all of them)."""
+    marks_path = f"/tmp/demo-runtime-bench-marks-{os.getpid()}"
+    fd = os.open(marks_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+    restore = _instrument(fd)
+    try:
+        for _ in range(n):
+            _ok(runtime.run(image, ["/bin/true"]))
+    finally:
+        restore()
+        os.close(fd)
+    starts, current = [], None
+    with open(marks_path) as f:
+        for line in f:
+            label, _, ns = line.rstrip("\n").rpartition(" ")
+            if label == "call":
+                current = {}
+                starts.append(current)
+            current.setdefault(label, int(ns))
+    os.unlink(marks_path)
+    return {what: [(s[b] - s[a]) / 1e6 for s in starts if a in s and b in s] for a, b, what in STEPS} | {
+        "whole start": [(s["returned"] - s["call"]) / 1e6 for s in starts]
+    }
+
+
+def _instrument(fd):
+    """Wrap the calls a start passes so that each writes a mark; returns the undo."""
+
+    def mark(label):
+        os.write(fd, f"{label} {time.monotonic_ns()}\n".encode())
+
+    originals = {}
+
+    def wrap(owner, name, before=None, after=None):
+        original = getattr(owner, name)
+        originals[(owner, name)] = original
+
+        def wrapped(*a, **kw):
+            if before:
+                mark(before)
+            result = original(*a, **kw)
+            if after:
+                after(result)
+            return result
+
+        setattr(owner, name, wrapped)
+
+    wrap(api, "invoke", "call", lambda result: mark("returned"))
+    wrap(cli, "main", "main")
+    wrap(Linux, "fork", "janitor fork", lambda pid: pid and mark("janitor forked"))
+    wrap(Linux, "clone", "clone", lambda pid: pid and mark("cloned"))
+    wrap(plugins.ORDER[0], "setup_child", "child setup")  # the child's first step once told to go
+    wrap(Linux, "execve", "execve")
+    wrap(Linux, "waitpid", None, lambda result: mark("reaped"))
+    wrap(container._Janitor, "dismiss", "dismiss", lambda _: mark("dismissed"))
+
+    def restore():
+        for (owner, name), original in originals.items():
+            setattr(owner, name, original)
+
+    return restore
+
+
+def profile_table(steps, n):
+    whole = bench.median(steps["whole start"])
+    lines = ["", f"Where an in-process start goes ({n} starts, medians; the steps' sum need not be the whole's):", ""]
+    lines += ["| step | median ms | share |", "|---|---:|---:|"]
+    for _, _, what in STEPS:
+        if steps[what]:
+            lines.append(f"| {what} | {bench.median(steps[what]):.2f} | {bench.median(steps[what]) / whole:.0%} |")
+    lines.append(f"| whole start (`runtime.run`) | {whole:.2f} | 100% |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import os
 import select
 
 from . import cli, commands, container, enter, plugins, state, supervisor  # noqa: F401 (loaded once, here)
+from .images import config  # noqa: F401 (the process plugin's, imported by its first prepare)
 from .errors import ContainerError
 
 # What Container runs when no command is given: a PID 1 that waits to be exec'd into.

@@ -5,8 +5,6 @@ ExposedPorts there; `run` reads them back as docker does. An image without this
 file (built by testcontainer/build.sh) has no defaults, and no JSON is imported.
 """
 
-import os
-
 from .. import errors
 from ..errors import ContainerError
 
@@ -37,17 +35,15 @@ def _checked(settings, where):
     return chosen
 
 
-def load(image):
+def load(linux, image):
     """The defaults saved for `image`, or {} when it has none."""
     path = path_for(image)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        data = linux.read_bytes(path)
     except FileNotFoundError:
         return {}
     except OSError as e:
         raise ContainerError(errors.IMAGE_MISSING, f"image config {path}: {e.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
-        data = f.read()
     import json  # only for images that have a config: off the default start path
 
     try:

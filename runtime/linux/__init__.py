@@ -286,7 +286,7 @@ class Linux(Processes, Files, Terminals, Network):
                 raise OSError(err, f"openat2: {os.strerror(err)}", path)
             if err == errno.ENOSYS:
                 self._no_openat2 = True  # kernels before 5.6
-        return _walk_in_root(root_fd, path, flags, symlinks)
+        return _walk_in_root(self._libc, root_fd, path, flags, symlinks)
 
     def make_in_root(self, root, path, directory=True, mode=0o755, real=False, _links=0):
         """open_in_root(), creating what is missing: parent directories, then `path` as a
@@ -675,7 +675,7 @@ def _is_directory(fd):
     return stat.S_ISDIR(os.fstat(fd).st_mode)
 
 
-def _walk_in_root(root_fd, path, flags, symlinks):
+def _walk_in_root(libc, root_fd, path, flags, symlinks):
     """openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) for kernels without it: one
     component at a time, never letting the kernel follow a link. A symlink's text is
     resolved inside the root; a link on procfs (where the magic ones live) is ELOOP."""
@@ -696,7 +696,7 @@ def _walk_in_root(root_fd, path, flags, symlinks):
                 continue
             os.close(fd)
             links += 1
-            if not symlinks or links > _MAX_SYMLINKS or _on_procfs(chain[-1]):
+            if not symlinks or links > _MAX_SYMLINKS or _on_procfs(libc, chain[-1]):
                 raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
             target = os.readlink(name, dir_fd=chain[-1])
             if target.startswith("/"):
@@ -713,9 +713,9 @@ class _Statfs(ctypes.Structure):
     _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
 
 
-def _on_procfs(fd):
+def _on_procfs(libc, fd):
     buf = _Statfs()
-    if ctypes.CDLL(None, use_errno=True).fstatfs(fd, ctypes.byref(buf)) != 0:
+    if libc.fstatfs(fd, ctypes.byref(buf)) != 0:
         return True  # cannot tell: treat as magic
     return buf.f_type == _PROC_SUPER_MAGIC
 

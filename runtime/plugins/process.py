@@ -148,7 +148,7 @@ class Process(Plugin):
         from ..images import config
 
         options = ctx.options
-        defaults = config.load(ctx.image) if ctx.image else {}
+        defaults = config.load(ctx.linux, ctx.image) if ctx.image else {}
         env = env_pairs(defaults.get("Env", ()))
         for path in getattr(options, "env_file", ()):
             env.update(parse_env_file(path))

@@ -124,6 +124,6 @@ def test_procfs_links_count_as_magic_in_the_walk():
     for path, on_proc in (("/proc/self", True), ("/", False)):
         fd = os.open(path, os.O_PATH)
         try:
-            assert linux._on_procfs(fd) is on_proc
+            assert linux._on_procfs(linux.Linux()._libc, fd) is on_proc
         finally:
             os.close(fd)

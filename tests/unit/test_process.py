@@ -106,6 +106,7 @@ def test_malformed_user(tmp_path, spec):
 
 def test_child_makes_the_workdir_switches_user_then_enters_it(tmp_path):
     ctx, plugin = prepared(tmp_path, [], IMAGE, workdir="/data/work")
+    del ctx.linux.calls[:]  # prepare's: the image config read
     plugin.setup_child(ctx)
     calls = [c for c in ctx.linux.calls if c[0] != "read_file"]
     assert calls == [("mkdir", "/data"), ("mkdir", "/data/work"), ("switch_user", 33, 33, [33, 50]), ("chdir", "/data/work")]
@@ -125,3 +126,12 @@ def test_a_malformed_image_config(tmp_path):
     with pytest.raises(ContainerError) as caught:
         prepared(tmp_path, [], {"Cmd": "not a list"})
     assert caught.value.code == errors.IMPORT_CORRUPT
+
+
+def test_an_image_config_that_cannot_be_read_is_one_clear_error(tmp_path):
+    fake = FakeLinux(fail={"read_bytes": PermissionError(13, "Permission denied")})
+    ctx = Context(str(tmp_path / "app.img"), ["/bin/sh"], options(), fake)
+    ctx.given_command = []
+    with pytest.raises(ContainerError) as e:
+        Process().prepare(ctx)
+    assert e.value.code == errors.IMAGE_MISSING and str(e.value) == f"image config {tmp_path}/app.img.json: Permission denied"
