@@ -93,7 +93,7 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux):
     ctx.env = _environment(linux, pid)
     ctx.env.update(extra_env)
     process_plugins = [cls() for cls in plugins.select(options) if cls.name in PROCESS_PLUGINS]
-    joins = [(ns, flag) for ns, flag in NAMESPACES if _namespace(pid, ns) != _namespace("self", ns)]
+    joins = [(ns, flag) for ns, flag in NAMESPACES if _namespace(linux, pid, ns) != _namespace(linux, "self", ns)]
     cgroups = [f"{h.mount}{h.own.rstrip('/')}" for h in _hierarchies(linux, pid)]
     report_read, report_write = linux.pipe()
     console = None
@@ -199,9 +199,9 @@ def _command(ctx, process_plugins, report_write, console):
     report_and_exit(ctx.linux, report_write, code, message)
 
 
-def _namespace(pid, ns):
+def _namespace(linux, pid, ns):
     try:
-        return os.stat(f"/proc/{pid}/ns/{ns}").st_ino
+        return linux.stat(f"/proc/{pid}/ns/{ns}").st_ino
     except FileNotFoundError:  # a kernel without that kind of namespace
         return None
 

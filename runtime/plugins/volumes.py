@@ -10,7 +10,6 @@ such as /tmp under the staging tmpfs. Every volume is nosuid and nodev, as the r
 """
 
 import errno
-import os
 import stat
 
 from .. import errors
@@ -83,9 +82,11 @@ class Volumes(Plugin):
     def prepare(self, ctx):
         for spec in getattr(ctx.options, "volume", ()):
             host, target, read_only, create = parse_volume(spec)
-            if create and not os.path.lexists(host):
+            if create:
                 try:
-                    os.makedirs(host, 0o755)
+                    ctx.linux.makedirs(host, 0o755)
+                except FileExistsError:
+                    pass  # a file (or a symlink) is there: bound as it is
                 except OSError as e:
                     raise _volume_error(f"--volume {spec}: cannot create {host}: {e.strerror}") from None
             try:
@@ -133,5 +134,5 @@ class Volumes(Plugin):
 
     def teardown(self, ctx):
         for tree, *_ in self.binds:
-            os.close(tree)  # the last reference: an unattached copy is freed with it
+            ctx.linux.close(tree)  # the last reference: an unattached copy is freed with it
         self.binds = []

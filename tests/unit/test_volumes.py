@@ -53,8 +53,9 @@ def test_bad_tmpfs(spec):
 
 def prepare(*volumes):
     plugin = Volumes()
-    plugin.prepare(Context("img", ["true"], SimpleNamespace(volume=list(volumes), tmpfs=[]), FakeLinux()))
-    return plugin
+    ctx = Context("img", ["true"], SimpleNamespace(volume=list(volumes), tmpfs=[]), FakeLinux())
+    plugin.prepare(ctx)
+    return plugin, ctx
 
 
 def test_a_missing_host_path_is_refused_and_create_makes_it(tmp_path):
@@ -62,17 +63,18 @@ def test_a_missing_host_path_is_refused_and_create_makes_it(tmp_path):
         prepare(f"{tmp_path}/missing:/data")
     assert caught.value.code == errors.VOLUME_ERROR and "add ,create" in str(caught.value)
     assert not (tmp_path / "missing").exists()
-    plugin = prepare(f"{tmp_path}/made/here:/data:create")
+    plugin, ctx = prepare(f"{tmp_path}/made/here:/data:create")
     assert (tmp_path / "made" / "here").is_dir()
     assert [b[1:] for b in plugin.binds] == [(f"{tmp_path}/made/here", "/data", False, True)]
-    plugin.teardown(None)
+    plugin.teardown(ctx)
+    assert plugin.binds == [] and ctx.linux.calls[-1][0] == "close"  # the detached copy is freed
 
 
 def test_a_host_file_is_bound_as_a_file(tmp_path):
     (tmp_path / "config").write_text("x")
-    plugin = prepare(f"{tmp_path}/config:/etc/app.conf:ro")
+    plugin, ctx = prepare(f"{tmp_path}/config:/etc/app.conf:ro,create")  # create: a file is not made a directory
     assert plugin.binds[0][3:] == (True, False)
-    plugin.teardown(None)
+    plugin.teardown(ctx)
 
 
 def test_the_child_refuses_a_symlinked_target_and_mounts_the_rest(tmp_path):
