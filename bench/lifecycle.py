@@ -164,9 +164,12 @@ def profile(image, n):
                 starts.append(current)
             current.setdefault(label, int(ns))
     os.unlink(marks_path)
-    return {what: [(s[b] - s[a]) / 1e6 for s in starts if a in s and b in s] for a, b, what in STEPS} | {
-        "whole start": [(s["returned"] - s["call"]) / 1e6 for s in starts]
-    }
+    steps = {what: [(s[b] - s[a]) / 1e6 for s in starts if a in s and b in s] for a, b, what in STEPS}
+    steps["whole start"] = [(s["returned"] - s["call"]) / 1e6 for s in starts]
+    for cls in plugins.ORDER:  # the prepare() step, plugin by plugin
+        a, b = f"prepare {cls.name}", f"prepared {cls.name}"
+        steps[f"prepare: {cls.name}"] = [(s[b] - s[a]) / 1e6 for s in starts if a in s and b in s]
+    return steps
 
 
 def _instrument(fd):
@@ -196,6 +199,9 @@ def _instrument(fd):
     wrap(Linux, "fork", "janitor fork", lambda pid: pid and mark("janitor forked"))
     wrap(Linux, "clone", "clone", lambda pid: pid and mark("cloned"))
     wrap(plugins.ORDER[0], "setup_child", "child setup")  # the child's first step once told to go
+    for cls in plugins.ORDER:
+        if "prepare" in vars(cls):
+            wrap(cls, "prepare", f"prepare {cls.name}", lambda _, name=cls.name: mark(f"prepared {name}"))
     wrap(Linux, "execve", "execve")
     wrap(Linux, "waitpid", None, lambda result: mark("reaped"))
     wrap(container._Janitor, "dismiss", "dismiss", lambda _: mark("dismissed"))
@@ -215,6 +221,8 @@ def profile_table(steps, n):
         if steps[what]:
             lines.append(f"| {what} | {bench.median(steps[what]):.2f} | {bench.median(steps[what]) / whole:.0%} |")
     lines.append(f"| whole start (`runtime.run`) | {whole:.2f} | 100% |")
+    lines += ["", "| prepare() of | median ms |", "|---|---:|"]
+    lines += [f"| {what.removeprefix('prepare: ')} | {bench.median(v):.2f} |" for what, v in steps.items() if what.startswith("prepare: ") and v]
     return "\n".join(lines)
 
 

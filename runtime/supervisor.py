@@ -65,10 +65,14 @@ class StateRecord(Plugin):
             status_fd, ack_fd = self.started_to
             self.started_to = None
             sys.stderr.flush()
-            ctx.linux.write(status_fd, _END + f"0\n{self.container_name}".encode() + _END)
-            ctx.linux.close(status_fd)
-            acknowledged = ctx.linux.read(ack_fd, 1) == b"k"
-            ctx.linux.close(ack_fd)
+            try:
+                ctx.linux.write(status_fd, _END + f"0\n{self.container_name}".encode() + _END)
+                acknowledged = ctx.linux.read(ack_fd, 1) == b"k"
+            except BrokenPipeError:  # it died before we could even say so
+                acknowledged = False
+            finally:
+                ctx.linux.close(status_fd)
+                ctx.linux.close(ack_fd)
             if not acknowledged:  # the starting command died: leave nothing
                 with self.state.lock():
                     self.state.update(status="abandoned")
