@@ -14,12 +14,14 @@ import stat
 
 from .. import errors
 from ..errors import USAGE, ContainerError
-from ..linux import MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REMOUNT
+from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT
 from ..plugin import Option, Plugin
 
 _RESERVED = ("/proc", "/sys")  # the kernel's own, mounted and masked by other plugins
 _LOCKED = MS_NOSUID | MS_NODEV
 _SIZE_UNITS = "kKmMgG%"
+# docker's --tmpfs flags that demo-runtime takes (nosuid and nodev it always sets).
+_TMPFS_FLAGS = {"ro": MS_RDONLY, "rw": 0, "noexec": MS_NOEXEC, "exec": 0, "nosuid": 0, "nodev": 0}
 
 
 def _volume_error(message):
@@ -52,16 +54,32 @@ def parse_volume(spec):
     return fields[0], _container_path(fields[1], "--volume"), "ro" in flags, "create" in flags
 
 
+def _tmpfs_size(size):
+    digits = size[:-1] if size and size[-1] in _SIZE_UNITS else size
+    if not digits.isdigit() or int(digits) == 0:
+        raise ContainerError(USAGE, f"invalid --tmpfs size {size!r}: a number with k, m, g or %, e.g. 64m")
+    return size
+
+
 def parse_tmpfs(spec):
-    """`PATH[:SIZE]` -> (path, mount data)."""
-    path, has_size, size = spec.partition(":")
-    data = "mode=1777"
-    if has_size:
-        digits = size[:-1] if size and size[-1] in _SIZE_UNITS else size
-        if not digits.isdigit() or int(digits) == 0:
-            raise ContainerError(USAGE, f"invalid --tmpfs size {size!r}: a number with k, m, g or %, e.g. 64m")
-        data += f",size={size}"
-    return _container_path(path, "--tmpfs"), data
+    """`PATH[:SIZE]`, or docker's `PATH[:OPTIONS]` (size=, mode=, ro, noexec...) ->
+    (path, mount flags, mount data). Always nosuid and nodev, as every volume."""
+    path, has_options, options = spec.partition(":")
+    flags, mode, size = _LOCKED, "1777", None
+    if has_options and "=" not in options and "," not in options and options not in _TMPFS_FLAGS:
+        size = _tmpfs_size(options)  # the bare SIZE
+    elif has_options:
+        for option in options.split(","):
+            key, has_value, value = option.partition("=")
+            if key == "size" and has_value:
+                size = _tmpfs_size(value)
+            elif key == "mode" and has_value and value and set(value) <= set("01234567") and int(value, 8) <= 0o7777:
+                mode = value
+            elif not has_value and key in _TMPFS_FLAGS:
+                flags |= _TMPFS_FLAGS[key]
+            else:
+                raise ContainerError(USAGE, f"--tmpfs {spec}: option {option!r} is not supported (size=, mode=, ro, rw, noexec, exec; always nosuid and nodev)")
+    return _container_path(path, "--tmpfs"), flags, f"mode={mode}" + (f",size={size}" if size else "")
 
 
 class Volumes(Plugin):
@@ -72,7 +90,7 @@ class Volumes(Plugin):
     requires = ("root",)
     options = (
         Option("--volume", "HOST:CONTAINER[:ro][,create]", "bind a host path (create: make a missing host directory)", short="-v", repeat=True),
-        Option("--tmpfs", "PATH[:SIZE]", "a private tmpfs at PATH (mode 1777; SIZE like 64m)", repeat=True),
+        Option("--tmpfs", "PATH[:SIZE|OPTIONS]", "a private tmpfs at PATH (mode 1777; SIZE like 64m; docker's size=,mode=,ro,noexec)", repeat=True),
     )
 
     def __init__(self):
@@ -112,9 +130,9 @@ class Volumes(Plugin):
             # A bind takes its flags from the host's mount; set ours on the new one.
             remount = MS_BIND | MS_REMOUNT | _LOCKED | (MS_RDONLY if read_only else 0)
             self._mount(linux, root, target, None, None, remount, None, None)
-        for target, data in self.tmpfs:
+        for target, flags, data in self.tmpfs:
             self._refuse_symlinks(linux, root, target, f"--tmpfs {target}")
-            self._mount(linux, root, target, "tmpfs", "tmpfs", _LOCKED, data, "dir")
+            self._mount(linux, root, target, "tmpfs", "tmpfs", flags, data, "dir")
 
     def _refuse_symlinks(self, linux, root, target, what):
         try:

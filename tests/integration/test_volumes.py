@@ -77,3 +77,15 @@ def test_a_target_that_is_a_symlink_in_the_image_is_refused(runtime, host, varia
         f"demo-runtime: --volume {shared}:{inside}: {inside} is a symlink in the image, or goes through one"
     ]
     assert host.check_output("ls -A %s", outside) == ""  # (and the residue check: no host mount)
+
+
+def test_tmpfs_takes_dockers_options(runtime):
+    out = runtime.sh(
+        "stat -c %a /run; grep ' /run ' /proc/self/mountinfo | cut -d' ' -f6; printf '#!/bin/sh\\n' > /run/x; chmod +x /run/x; /run/x",
+        options=("--tmpfs", "/run:rw,noexec,size=1m,mode=755"),
+    )
+    lines = out.stdout.splitlines()
+    assert lines[0] == "755" and {"noexec", "nosuid", "nodev"} <= set(lines[1].split(",")), out.stdout
+    assert out.rc == 126 and "Permission denied" in out.stderr  # noexec holds
+    control = runtime.sh("printf '#!/bin/sh\\n' > /run/x; chmod +x /run/x; /run/x", options=("--tmpfs", "/run"))
+    assert control.rc == 0, control.stderr

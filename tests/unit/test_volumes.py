@@ -8,7 +8,10 @@ import pytest
 from runtime import errors
 from runtime.errors import ContainerError
 from runtime.plugin import Context
+from runtime.linux import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
 from runtime.plugins.volumes import Volumes, parse_tmpfs, parse_volume
+
+LOCKED = MS_NOSUID | MS_NODEV
 
 from .fake_linux import FakeLinux
 
@@ -38,13 +41,20 @@ def test_bad_volumes_are_usage_errors(spec):
 
 @pytest.mark.parametrize(
     "spec, parsed",
-    [("/run", ("/run", "mode=1777")), ("/cache:64m", ("/cache", "mode=1777,size=64m")), ("/t:50%", ("/t", "mode=1777,size=50%"))],
+    [
+        ("/run", ("/run", LOCKED, "mode=1777")),
+        ("/cache:64m", ("/cache", LOCKED, "mode=1777,size=64m")),
+        ("/t:50%", ("/t", LOCKED, "mode=1777,size=50%")),
+        # docker's option form, as an OCI config's tmpfs mounts give it
+        ("/run:rw,noexec,nosuid,size=65536k,mode=755", ("/run", LOCKED | MS_NOEXEC, "mode=755,size=65536k")),
+        ("/ro:ro", ("/ro", LOCKED | MS_RDONLY, "mode=1777")),
+    ],
 )
 def test_parse_tmpfs(spec, parsed):
     assert parse_tmpfs(spec) == parsed
 
 
-@pytest.mark.parametrize("spec", ["/t:", "/t:0", "/t:lots", "/t:64mb", "t", "/proc/x"])
+@pytest.mark.parametrize("spec", ["/t:", "/t:0", "/t:lots", "/t:64mb", "t", "/proc/x", "/t:dev", "/t:suid,size=1m", "/t:mode=999", "/t:size=0"])
 def test_bad_tmpfs(spec):
     with pytest.raises(ContainerError) as caught:
         parse_tmpfs(spec)
