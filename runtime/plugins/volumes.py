@@ -84,7 +84,7 @@ def parse_tmpfs(spec):
 
 class Volumes(Plugin):
     name = "volumes"
-    help = "-v HOST:CONTAINER[:ro] bind mounts and --tmpfs PATH[:SIZE], targets resolved inside the root"
+    help = "-v HOST:CONTAINER[:ro] bind mounts and --tmpfs PATH[:SIZE|OPTIONS], targets resolved inside the root"
     does = "bind mounts of host paths (-v) and tmpfs mounts (--tmpfs), nosuid and nodev, onto targets resolved inside the root"
     lost = "no host path can be shared with the container and no extra tmpfs mounted (-v and --tmpfs are refused)"
     requires = ("root",)
