@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+from stat import S_ISDIR
 
 import _signal as signal
 
@@ -93,6 +94,7 @@ def _say(message):
 
 def import_image(source_path, output=None, ref=None):
     """Import `source_path` into `output`; returns (output path, image size in bytes)."""
+    from ..linux import Linux
     from . import archive, config, ext4, layers
 
     output = os.path.abspath(output or default_output(source_path))
@@ -109,7 +111,7 @@ def import_image(source_path, output=None, ref=None):
         fd, partial = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=out_dir)
         os.close(fd)
         staging = tempfile.mkdtemp(prefix=f".{base}.staging.", dir=out_dir)
-        leftovers = Leftovers(staging, partial, partial + ".json")
+        leftovers = Leftovers(Linux(), staging, partial, partial + ".json")
         root = os.path.join(staging, "rootfs")
         os.mkdir(root, 0o755)
         tree = layers.Tree(root)
@@ -148,33 +150,38 @@ class Leftovers:
     """The import's temporary paths, removed on every exit path: by remove(), or by a
     forked watcher if the import is SIGKILLed (it sees its pipe close without a word)."""
 
-    def __init__(self, *paths):
+    def __init__(self, linux, *paths):
+        self.linux = linux
         self.paths = paths
-        read_end, self._write_end = os.pipe()
-        self.pid = os.fork()
+        read_end, self._write_end = linux.pipe()
+        self.pid = linux.fork()
         if self.pid == 0:
-            os.close(self._write_end)
-            os.setpgid(0, 0)  # a Ctrl-C is for the import, not for us
-            quiet = os.open(os.devnull, os.O_RDWR)
+            linux.close(self._write_end)
+            linux.setpgid(0, 0)  # a Ctrl-C is for the import, not for us
+            quiet = linux.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):  # holding the caller's pipes would keep them open
-                os.dup2(quiet, fd)
+                linux.dup2(quiet, fd)
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_IGN)
             try:
-                if os.read(read_end, 1) != b"d":
+                if linux.read(read_end, 1) != b"d":
                     self.remove()
             finally:
                 os._exit(0)
-        os.close(read_end)
+        linux.close(read_end)
 
     def remove(self):
         for path in self.paths:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            elif os.path.lexists(path):
-                os.unlink(path)
+            try:
+                directory = S_ISDIR(self.linux.lstat(path).st_mode)
+            except FileNotFoundError:
+                continue
+            if directory:
+                self.linux.remove_tree(path)
+            else:
+                self.linux.unlink(path)
 
     def dismiss(self):
-        os.write(self._write_end, b"d")
-        os.close(self._write_end)
-        os.waitpid(self.pid, 0)
+        self.linux.write(self._write_end, b"d")
+        self.linux.close(self._write_end)
+        self.linux.waitpid(self.pid)

@@ -10,6 +10,10 @@ class Files:
     def stat(self, path):
         return os.stat(path)
 
+    def lstat(self, path):
+        """stat of the path itself, a symlink not followed."""
+        return os.lstat(path)
+
     def fstat(self, fd):
         return os.fstat(fd)
 

@@ -295,6 +295,10 @@ class FakeLinux:
         self._record("open", path)
         return os.open(path, flags, mode)
 
+    def lstat(self, path):
+        self._record("lstat", path)
+        return os.lstat(path)
+
     def fstat(self, fd):
         self._record("fstat", fd)
         return os.fstat(fd)

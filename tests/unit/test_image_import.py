@@ -16,7 +16,9 @@ import time
 import pytest
 
 from runtime import errors
+from runtime.images.command import Leftovers
 
+from .fake_linux import FakeLinux
 from .image_archives import docker_archive, entry, layer, oci_files, write_dir, write_tar
 
 SBIN_PATH = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
@@ -286,3 +288,20 @@ def test_a_gzipped_docker_save(tmp_path):
     packed = tmp_path / "app.tar.gz"
     packed.write_bytes(gzip.compress(archive.read_bytes()))
     assert_imported(run_import(packed, cwd=tmp_path), tmp_path / "app.img")
+
+
+def test_the_imports_leftovers_are_removed_without_following_a_symlink_and_the_watcher_dismissed(tmp_path):
+    staging, outside = tmp_path / "staging", tmp_path / "outside"
+    (staging / "rootfs" / "etc").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    partial = tmp_path / ".app.img.x.tmp"
+    partial.write_bytes(b"")
+    link = tmp_path / "link"
+    link.symlink_to(outside)
+    fake = FakeLinux()
+    leftovers = Leftovers(fake, str(link), str(staging), str(partial), f"{partial}.json")
+    leftovers.remove()
+    assert sorted(os.listdir(tmp_path)) == ["outside"] and (outside / "keep").exists()
+    leftovers.dismiss()
+    assert fake.named("write")[-1][1] == b"d" and fake.named("waitpid") == [(fake.next_pid + 1,)]
