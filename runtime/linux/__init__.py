@@ -10,8 +10,10 @@ to the same interface by tests/unit/test_syscall_layer.py). By concern:
   net.py       netlink (links, addresses, routes; pyroute2, imported on first use), nftables
   this module  clone, namespaces, mounts and paths in the root, loop devices, the lo
                ioctl, capabilities, no_new_privs, seccomp, pidfds
-ctypes is used only for the calls Python lacks: clone, mount, umount2, pivot_root,
-unshare, setns, sethostname, prctl, openat2, pidfd_open, pidfd_send_signal.
+ctypes is used only for the calls Python lacks: clone(3), mount, umount2, pivot_root,
+open_tree, move_mount, unshare, setns, sethostname, prctl, capget, capset, openat2,
+close_range, pidfd_open, pidfd_send_signal, fstatfs, each looked up once, on the Linux
+object's libc handles.
 
 Paths inside a container's root are never handed to the kernel as strings, which it
 would resolve through whatever symlinks the image holds: they are resolved inside the
