@@ -100,6 +100,15 @@ class Files:
         """path and its missing parents (an existing path is fine)."""
         os.makedirs(path, mode, exist_ok=True)
 
+    def make_fifo(self, path, mode):
+        """mkfifo(3), then the mode itself (the umask would have taken bits off)."""
+        os.mkfifo(path, 0o600)
+        os.chmod(path, mode)
+
+    def set_umask(self, mask):
+        """umask(2): what the processes forked from here create files with."""
+        return os.umask(mask)
+
     def listdir(self, path):
         return os.listdir(path)
 

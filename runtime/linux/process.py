@@ -34,13 +34,16 @@ class Processes:
     def setpgid(self, pid, pgid):
         os.setpgid(pid, pgid)
 
-    def run_program(self, argv, input=b""):
+    def run_program(self, argv, input=b"", executable=None, env=None, timeout=None):
         """Run a program to its end with `input` on its stdin: (status as
         subprocess.run's returncode, stdout, stderr), as bytes. FileNotFoundError: no such
-        program."""
-        import subprocess  # off the start path: nft (-p, --nat) and compare use it
+        program; TimeoutError: killed after `timeout` seconds (an OCI hook's)."""
+        import subprocess  # off the start path: nft (-p, --nat), compare and OCI hooks use it
 
-        done = subprocess.run(argv, input=input, capture_output=True)
+        try:
+            done = subprocess.run(argv, input=input, capture_output=True, executable=executable, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{argv[0]}: killed after {timeout} s") from None
         return done.returncode, done.stdout, done.stderr
 
     def set_rlimit(self, number, soft, hard):

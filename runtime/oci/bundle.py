@@ -11,6 +11,7 @@ its environment, and what only the OCI layer handles (terminal, hooks, annotatio
 
 import json
 import os
+from stat import S_IMODE, S_ISBLK, S_ISDIR
 
 from .. import errors
 from ..errors import ContainerError
@@ -31,8 +32,9 @@ def unsupported(field, why="not supported by demo-runtime"):
 class Plan:
     """What a bundle asks for, in the runtime's terms."""
 
-    def __init__(self, bundle, options):
+    def __init__(self, bundle, options, linux):
         self.bundle = bundle
+        self.linux = linux  # runtime.linux.Linux, or the test double
         self.options = options  # the plugins' options (a types.SimpleNamespace)
         self.command = []
         self.env = {}
@@ -44,6 +46,8 @@ class Plan:
         self.annotations = {}
         self.namespaces = {}  # type -> path or None, as listed
         self.mounted = set()  # the plugins whose mounts the config asks for
+        self.process = {}  # the process object as given (exec's defaults)
+        self.seccomp = None  # linux.seccomp, for a file of the container's
 
     def disable(self, plugin):
         if plugin not in self.options.disable:
@@ -92,7 +96,11 @@ def _root(value, plan, field):
     if not isinstance(value, dict) or "path" not in value:
         raise invalid("config.json: root.path is required")
     path = os.path.join(plan.bundle, _string(value["path"], "root.path"))
-    if not os.path.isdir(path):
+    try:
+        is_directory = S_ISDIR(plan.linux.stat(path).st_mode)
+    except OSError:
+        is_directory = False
+    if not is_directory:
         raise invalid(f"config.json: root.path {path}: not a directory")
     for key in value:
         if key not in ("path", "readonly"):
@@ -208,20 +216,18 @@ def _capability_names(values, field):
 
 
 def _capabilities(value, plan, field):
-    """The caps plugin keeps one set as bounding, effective and permitted, with nothing
-    inheritable or ambient: a config asking for exactly that maps onto it."""
+    """The five sets as the caps plugin's --cap-set takes them (a set not given is empty)."""
     if not isinstance(value, dict):
         raise invalid(f"config.json: {field} must be an object")
-    sets = {name: _capability_names(value.get(name, []), f"{field}.{name}") for name in value}
-    for name in sets:
+    for name in value:
         if name not in ("bounding", "effective", "permitted", "inheritable", "ambient"):
             raise unsupported(f"{field}.{name}")
-    kept = sets.get("bounding", set())
-    if any(sets.get(name, set()) != kept for name in ("effective", "permitted")) or sets.get("inheritable") or sets.get("ambient"):
-        plan.set(field, "cap_sets", value)  # explicit sets: a plugin option still to come
-        return
-    plan.options.cap_drop = ["ALL"]
-    plan.options.cap_add = sorted(kept)
+    sets = {name: _capability_names(value[name], f"{field}.{name}") for name in value}
+    given = [f"{name}={','.join(sorted(caps))}" for name, caps in sets.items() if caps]
+    if given:
+        plan.set(field, "cap_set", given)
+    else:
+        plan.options.cap_drop = ["ALL"]
 
 
 def _rlimits(value, plan, field):
@@ -259,9 +265,20 @@ PROCESS = {
 }
 
 
+# The options a process object sets (exec starts them from their defaults again).
+PROCESS_OPTIONS = ("user", "workdir", "cap_add", "cap_drop", "cap_set", "group_add", "ulimit", "oom_score_adj")
+PROCESS_PLUGINS = ("no-new-privs", "caps")  # turned off by what the process object lacks
+
+
 def _process(value, plan, field):
+    plan.process = value
+    apply_process(value, plan, field)
+
+
+def apply_process(value, plan, field="process"):
+    """A process object (config.json's, or exec's process.json) onto the plan."""
     if not isinstance(value, dict):
-        raise invalid("config.json: process must be an object")
+        raise invalid(f"{field} must be an object")
     if "noNewPrivileges" not in value:
         plan.disable("no-new-privs")
     if "capabilities" not in value:
@@ -282,6 +299,7 @@ PROVIDED = {
     "/dev": (("tmpfs",), "dev"),
     "/dev/pts": (("devpts",), "dev"),
     "/dev/shm": (("tmpfs",), "dev"),
+    "/dev/mqueue": (("mqueue",), "dev"),
     "/sys/fs/cgroup": (("cgroup", "cgroup2"), "cgroup"),
 }
 # Options a bind or tmpfs mount may carry: volumes are nosuid and nodev anyway, and
@@ -323,7 +341,7 @@ def _mount(mount, plan, field):
             raise unsupported(what, f"tmpfs options {', '.join(sorted(extra))} are not supported (mode 1777, nosuid, nodev)")
         plan.options.tmpfs.append(destination + (f":{sizes[-1]}" if sizes else ""))
     else:
-        raise unsupported(what, "demo-runtime mounts binds and tmpfs, and /proc, /sys, /dev, /dev/pts, /dev/shm, /sys/fs/cgroup")
+        raise unsupported(what, f"demo-runtime mounts binds and tmpfs, and {', '.join(PROVIDED)}")
 
 
 def _mounts(value, plan, field):
@@ -351,6 +369,10 @@ NAMESPACES = {
 }
 
 
+# The namespaces a plugin can join by path instead of making one: type -> its option.
+JOINED_BY = {"network": "net", "ipc": "ipc", "uts": "uts", "pid": "pid"}
+
+
 def _namespaces(value, plan, field):
     if not isinstance(value, list):
         raise invalid(f"config.json: {field} must be an array")
@@ -363,7 +385,9 @@ def _namespaces(value, plan, field):
         path = ns.get("path") or None
         plan.namespaces[kind] = path
         if path is not None:
-            plan.set(f"{field}[{i}].path", "join_ns", getattr(plan.options, "join_ns", []) + [f"{kind}:{path}"])
+            if kind not in JOINED_BY:
+                raise unsupported(f"{field}[{i}].path", f"joining an existing {kind} namespace is not supported")
+            plan.set(f"{field}[{i}].path", JOINED_BY[kind], f"ns:{path}")
     for kind, (plugin, share) in NAMESPACES.items():
         if kind not in plan.namespaces:
             if share is None:
@@ -394,8 +418,11 @@ def _readonly_paths(value, plan, field):
 
 
 def _seccomp(value, plan, field):
-    if value:
-        plan.set(field, "seccomp_spec", value)
+    """The seccomp plugin compiles the spec's form from a file: create writes it into the
+    container's directory (plan.seccomp) and points --seccomp there."""
+    if not isinstance(value, dict):
+        raise invalid(f"config.json: {field} must be an object")
+    plan.seccomp = value
 
 
 def _propagation(value, plan, field):
@@ -409,8 +436,24 @@ def _sysctl(value, plan, field):
 
 
 def _devices(value, plan, field):
-    if value:
-        plan.set(field, "device", value)
+    """The dev plugin makes a node of a host device's own type and number: a config's
+    device must be the host's node at the same path."""
+    for i, device in enumerate(value or ()):
+        path = device.get("path") if isinstance(device, dict) else None
+        where = f"{field}[{i}]"
+        if not isinstance(path, str) or not path.startswith("/dev/"):
+            raise unsupported(where, "a device under /dev")
+        try:
+            st = plan.linux.stat(path)
+        except OSError as e:
+            raise unsupported(where, f"{path}: {e.strerror} (a device must be the host's node of that path)") from None
+        kind = "b" if S_ISBLK(st.st_mode) else "c"
+        if (device.get("type"), device.get("major"), device.get("minor")) != (kind, os.major(st.st_rdev), os.minor(st.st_rdev)):
+            raise unsupported(where, f"{path} is not the host's {kind} {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}")
+        for key in ("fileMode", "uid", "gid"):
+            if key in device and device[key] != {"fileMode": S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}[key]:
+                raise unsupported(f"{where}.{key}", "the node gets the host's mode and owner")
+        plan.set(where, "device", plan.options.device + [f"{path}:{path}"] if hasattr(plan.options, "device") else None)
 
 
 def _pids(value, plan, field):
@@ -515,18 +558,20 @@ def _linux(value, plan, field):
 
 
 def _user_namespace(plan):
-    """A user namespace whose uid and gid maps are one range from container 0 is --userns."""
+    """A user namespace and its maps: the userns plugin's --uidmap and --gidmap."""
     mappings = getattr(plan, "id_mappings", {})
     if "user" not in plan.namespaces:
         if mappings:
-            raise invalid("config.json: linux.uidMappings need a user namespace in linux.namespaces")
+            raise invalid("config.json: linux.uidMappings and gidMappings need a user namespace in linux.namespaces")
         return
-    uid, gid = mappings.get("linux.uidMappings", []), mappings.get("linux.gidMappings", [])
-    if len(uid) == 1 and uid == gid and uid[0].get("containerID") == 0 and uid[0].get("size") == 65536:
-        plan.options.userns = True
-        plan.options.userns_base = str(uid[0].get("hostID"))
-        return
-    plan.set("linux.uidMappings", "uid_map", uid)
+    for field, dest in (("linux.uidMappings", "uidmap"), ("linux.gidMappings", "gidmap")):
+        items = []
+        for i, m in enumerate(mappings.get(field, [])):
+            numbers = [_integer(m.get(k) if isinstance(m, dict) else None, f"{field}[{i}].{k}") for k in ("containerID", "hostID", "size")]
+            items.append(":".join(map(str, numbers)))
+        if not items:
+            raise invalid(f"config.json: a user namespace needs {field}")
+        plan.set(field, dest, items)
 
 
 # In the order they are applied: root last, as the only field needing a plugin not on
@@ -558,12 +603,11 @@ def _walk(table, value, plan, path):
             handler(item, plan, field)
 
 
-def read_config(bundle):
+def read_config(linux, bundle):
     """config.json of the bundle, as a dict; OCI_BAD_BUNDLE if it is missing or malformed."""
     path = os.path.join(bundle, "config.json")
     try:
-        with open(path, "rb") as f:
-            config = json.loads(f.read())
+        config = json.loads(linux.read_bytes(path))
     except OSError as e:
         raise invalid(f"cannot read {path}: {e.strerror}") from None
     except ValueError as e:
@@ -573,9 +617,9 @@ def read_config(bundle):
     return config
 
 
-def plan(bundle, config, options):
+def plan(bundle, config, options, linux):
     """The Plan of a bundle's config onto `options` (every plugin option at its default)."""
-    plan = Plan(os.path.abspath(bundle), options)
+    plan = Plan(os.path.abspath(bundle), options, linux)
     for required in ("ociVersion", "root", "linux"):
         if required not in config:
             raise invalid(f"config.json: {required} is required")

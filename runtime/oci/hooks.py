@@ -7,27 +7,22 @@ from .. import errors
 from ..errors import ContainerError
 
 
-def run_hooks(hooks, name, state):
+def run_hooks(linux, hooks, name, state):
     """Run the hooks called `name` in order; the first failure is a ContainerError."""
-    import subprocess  # only for a config with hooks
-
     for i, hook in enumerate(hooks.get(name, ())):
         what = f"{name} hook {i} ({hook['path']})"
         try:
-            done = subprocess.run(
+            status, _, stderr = linux.run_program(
                 hook.get("args") or [hook["path"]],
+                input=json.dumps(state).encode(),
                 executable=hook["path"],
                 env=dict(item.partition("=")[::2] for item in hook.get("env", ())),
-                input=json.dumps(state).encode(),
-                capture_output=True,
                 timeout=hook.get("timeout"),
             )
-        except subprocess.TimeoutExpired:
+        except TimeoutError:
             raise ContainerError(errors.RUNTIME_FAILURE, f"{what} timed out after {hook['timeout']} s") from None
         except OSError as e:
             raise ContainerError(errors.RUNTIME_FAILURE, f"{what}: {e.strerror}") from None
-        if done.returncode != 0:
-            said = done.stderr.decode(errors="replace").strip().splitlines()
-            raise ContainerError(
-                errors.RUNTIME_FAILURE, f"{what} failed with status {done.returncode}" + (f": {said[-1]}" if said else "")
-            )
+        if status != 0:
+            said = stderr.decode(errors="replace").strip().splitlines()
+            raise ContainerError(errors.RUNTIME_FAILURE, f"{what} failed with status {status}" + (f": {said[-1]}" if said else ""))

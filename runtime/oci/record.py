@@ -11,7 +11,6 @@ command lives, then `created` or `running` while the init lives (by its pid and 
 time), then `stopped`.
 """
 
-import os
 import pickle
 import time
 
@@ -50,10 +49,10 @@ class Record:
         self.id = state.name
 
     @classmethod
-    def find(cls, root, container_id):
+    def find(cls, root, container_id, linux=None):
         check_id(container_id)
         try:
-            state = State.find(container_id, root)
+            state = State.find(container_id, root, linux)
             return cls(state, state.load())
         except ContainerError as e:
             if e.code == errors.NO_SUCH_CONTAINER:
@@ -61,11 +60,11 @@ class Record:
             raise
 
     @classmethod
-    def all(cls, root):
+    def all(cls, root, linux=None):
         found = []
-        for name in names(root):
+        for name in names(root, linux):
             try:
-                found.append(cls.find(root, name))
+                found.append(cls.find(root, name, linux))
             except ContainerError:  # removed meanwhile
                 continue
         return found
@@ -79,10 +78,14 @@ class Record:
             return "creating" if self.state.supervised() else "stopped"
         if not self.alive():
             return "stopped"
-        return "created" if os.path.exists(self.fifo) else "running"
+        try:
+            self.state.linux.stat(self.fifo)
+            return "created"
+        except FileNotFoundError:
+            return "running"
 
     def alive(self):
-        found = process_status(self.data["pid"]) if self.data.get("pid") else None
+        found = process_status(self.data["pid"], self.state.linux) if self.data.get("pid") else None
         return bool(found) and found[0] not in "ZX" and found[1] == self.data.get("pid_start")
 
     def spec_state(self, status=None):
@@ -91,7 +94,7 @@ class Record:
         return {
             "ociVersion": SPEC_VERSION,
             "id": self.id,
-            "pid": self.data.get("pid", 0) if status in ("created", "running") else 0,
+            "pid": self.data.get("pid", 0) if status != "stopped" else 0,
             "status": status,
             "bundle": self.data["bundle"],
             "rootfs": self.data["image"],
@@ -101,30 +104,10 @@ class Record:
         }
 
     def save_teardown(self, plugins):
-        path = f"{self.state.path}/{TEARDOWN}"
-        with open(f"{path}.new", "wb") as f:
-            pickle.dump(plugins, f)
-        os.rename(f"{path}.new", path)
+        self.state.linux.replace_file(f"{self.state.path}/{TEARDOWN}", pickle.dumps(plugins))
 
     def load_teardown(self):
         try:
-            with open(f"{self.state.path}/{TEARDOWN}", "rb") as f:
-                return pickle.load(f)
+            return pickle.loads(self.state.linux.read_bytes(f"{self.state.path}/{TEARDOWN}"))
         except FileNotFoundError:
             return []
-
-
-def write_pid_file(path, pid):
-    """Atomically (written beside it, renamed over it): a reader never sees half a pid."""
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = f"{directory}/.{os.path.basename(path)}.{os.getpid()}"
-    try:
-        with open(temporary, "w") as f:
-            f.write(str(pid))
-        os.rename(temporary, path)
-    except OSError as e:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise ContainerError(errors.RUNTIME_FAILURE, f"cannot write the pid file {path}: {e.strerror}") from None

@@ -239,7 +239,7 @@ class FakeLinux:
     def execve(self, path, argv, env):
         self._record("execve", path, argv)
 
-    def run_program(self, argv, input=b""):
+    def run_program(self, argv, input=b"", executable=None, env=None, timeout=None):
         self._record("run_program", argv, input)
         return self.programs.get(argv[0], (0, b"", b""))
 
@@ -330,6 +330,14 @@ class FakeLinux:
     def makedirs(self, path, mode=0o755):
         self._record("makedirs", path)
         os.makedirs(path, mode, exist_ok=True)
+
+    def make_fifo(self, path, mode):
+        self._record("make_fifo", path, mode)
+        os.mkfifo(path, mode)
+
+    def set_umask(self, mask):
+        self._record("set_umask", mask)
+        return 0o022
 
     def listdir(self, path):
         self._record("listdir", path)

@@ -9,6 +9,8 @@ from runtime.oci.lifecycle import default_options
 from runtime.oci.spec import default_config
 from runtime.plugins.masked_paths import plan as masked_plan
 
+from .fake_linux import FakeLinux
+
 
 @pytest.fixture
 def tree(tmp_path):
@@ -18,11 +20,9 @@ def tree(tmp_path):
 
 def planned(tree, change=None, rootfs_plugin=True, monkeypatch=None):
     config = default_config(["sh", "-c", "true"], terminal=False, readonly=False)
-    config["mounts"] = [m for m in config["mounts"] if m["type"] != "mqueue"]
-    del config["process"]["rlimits"]
     if change:
         change(config)
-    return bundles.plan(str(tree), config, default_options())
+    return bundles.plan(str(tree), config, default_options(), FakeLinux())
 
 
 @pytest.fixture(autouse=True)
@@ -41,10 +41,12 @@ def test_the_default_config_maps_onto_run_options(tree):
     assert options.rootfs == f"{tree}/rootfs" and options.rw is True
     assert options.user == "0:0" and options.workdir is None
     assert options.hostname == "runc"
-    assert (options.cap_drop, options.cap_add) == (["ALL"], ["AUDIT_WRITE", "KILL", "NET_BIND_SERVICE"])
+    caps = "AUDIT_WRITE,KILL,NET_BIND_SERVICE"
+    assert options.cap_set == [f"bounding={caps}", f"effective={caps}", f"permitted={caps}"]
     assert options.seccomp == "unconfined"  # no linux.seccomp: no filter, as in runc
     assert options.pids_limit == "0"  # no linux.resources.pids: no limit
     assert options.disable == []  # every plugin the config's mounts and namespaces need
+    assert options.ulimit == ["nofile=1024:1024"]
     assert options.net == "none" and options.cgroupns == "private"
 
 
@@ -78,13 +80,43 @@ def test_a_hostname_needs_a_uts_namespace(tree):
         planned(tree, lambda c: c["linux"]["namespaces"].remove({"type": "uts"}))
 
 
-def test_capability_sets_that_differ_need_an_option_not_there_yet(tree):
+def test_capability_sets_go_to_cap_set_and_empty_ones_drop_all(tree):
     def change(config):
-        config["process"]["capabilities"]["effective"] = ["CAP_KILL"]
+        config["process"]["capabilities"] = {"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "ambient": []}
 
-    with pytest.raises(ContainerError, match="process.capabilities: needs the plugin option --cap-sets") as e:
+    assert planned(tree, change).options.cap_set == ["bounding=CHOWN,KILL", "effective=KILL"]
+    options = planned(tree, lambda c: c["process"].update(capabilities={})).options
+    assert (options.cap_set, options.cap_drop) == ([], ["ALL"])
+
+
+def test_a_user_and_its_groups(tree):
+    options = planned(tree, lambda c: c["process"].update(user={"uid": 1000, "gid": 100, "additionalGids": [5, 6]})).options
+    assert (options.user, options.group_add) == ("1000:100", ["5", "6"])
+
+
+def test_user_namespace_mappings_become_uidmap_and_gidmap(tree):
+    def change(config):
+        config["linux"]["namespaces"].append({"type": "user"})
+        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 1000}]
+
+    options = planned(tree, change).options
+    assert (options.uidmap, options.gidmap) == (["0:200000:65536"], ["0:300000:1000"])
+
+
+def test_a_namespace_path_joins_it(tree):
+    def change(config):
+        config["linux"]["namespaces"] = [n if n["type"] != "network" else {"type": "network", "path": "/run/netns/x"} for n in config["linux"]["namespaces"]]
+
+    assert planned(tree, change).options.net == "ns:/run/netns/x"
+
+
+def test_joining_a_mount_namespace_is_refused(tree):
+    def change(config):
+        config["linux"]["namespaces"] = [n if n["type"] != "mount" else {"type": "mount", "path": "/proc/1/ns/mnt"} for n in config["linux"]["namespaces"]]
+
+    with pytest.raises(ContainerError, match=r"namespaces\[4\].path: joining an existing mount namespace is not supported"):
         planned(tree, change)
-    assert e.value.code == errors.OCI_UNSUPPORTED
 
 
 def test_resources_map_to_cgroup_limits(tree):
