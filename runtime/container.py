@@ -12,6 +12,8 @@ from .plugins import privileged
 
 # Sent to the runtime, passed on to the container's init.
 FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+# Where a command is looked for when the environment has no PATH.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # CPython ignores these; exec would keep them ignored in the container.
 _PYTHON_IGNORES = (signal.SIGPIPE, signal.SIGXFSZ)
 
@@ -249,7 +251,7 @@ def _child(ctx, plugins, go_read, report_write, console):
         # Whatever the runtime's caller left open (a directory fd would be a way out
         # of the new root) must not reach the container.
         ctx.linux.close_on_exec_from(3)
-        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+        env = {"PATH": DEFAULT_PATH, "HOME": "/root"}
         env.update(ctx.env)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         if ctx.gate:  # OCI create: say the setup is done, wait there for `start`
@@ -318,7 +320,7 @@ def _exec(ctx, env):
     if "/" in name:
         execve(name)
     first_error = None
-    for directory in env["PATH"].split(":"):
+    for directory in env.get("PATH", DEFAULT_PATH).split(":"):
         try:
             execve(f"{directory}/{name}")
         except (FileNotFoundError, NotADirectoryError):

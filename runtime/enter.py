@@ -39,6 +39,7 @@ from .linux import (
 from .plugin import Context
 from .plugins.cgroup.hierarchy import hierarchies
 from .plugins.process import Process
+from .state import write_pid_file
 
 USAGE = "exec [-t] [-e KEY=VALUE] [-u USER] [-w DIR] NAME COMMAND [ARGS...]"
 # The run options that mean the same for exec (--user and --workdir default to run's).
@@ -87,31 +88,41 @@ def execute(name, command, env=None, user=None, workdir=None, tty=False, linux=N
         linux.close(pidfd)
 
 
-def _execute(record, options, pidfd, command, extra_env, tty, linux):
+def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None):
+    """launch (OCI exec): its environment is the command's whole one; a console of its
+    own (the pty master to a console socket) instead of -t's relay; a pid file; detach."""
+    launch = launch or Launch()
     pid = record["pid"]
     ctx = Context(record["image"], command, options, linux, tty=tty)
-    ctx.env = _environment(linux, pid)
+    ctx.env = dict(launch.environment) if launch.environment is not None else _environment(linux, pid)
     ctx.env.update(extra_env)
     process_plugins = [cls() for cls in plugins.select(options) if cls.name in PROCESS_PLUGINS]
     joins = [(ns, flag) for ns, flag in NAMESPACES if _namespace(linux, pid, ns) != _namespace(linux, "self", ns)]
     cgroups = [f"{h.mount}{h.own.rstrip('/')}" for h in _hierarchies(linux, pid)]
     report_read, report_write = linux.pipe()
-    console = None
-    if tty:
+    # The joiner says the command's host pid here: the pid file is a host path, which
+    # the joiner, in the container's mount namespace, cannot reach.
+    pid_read, pid_write = linux.pipe() if launch.pid_file else (None, None)
+    console, relay = launch.console, False
+    if tty and console is None:
         from .console import Console
 
-        console = Console(linux)
+        console, relay = Console(linux), True
     previous = {}
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     try:
         joiner = linux.fork()
         if joiner == 0:
-            _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console)
+            _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console, launch, pid_write)
         previous = {s: signal.signal(s, lambda signum, frame: linux.kill(joiner, signum)) for s in FORWARDED}
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
     linux.close(report_write)
     try:
+        command_pid = None
+        if pid_write is not None:
+            linux.close(pid_write)
+            command_pid = _read_all(linux, pid_read)
         if console:
             console.receive()
         failure = _read_all(linux, report_read)
@@ -119,18 +130,40 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux):
             linux.waitpid(joiner)
             code, _, message = failure.partition("\n")
             raise ContainerError(int(code), message)
-        status = console.relay(joiner) if console else linux.waitpid(joiner)[1]
+        if command_pid:
+            try:
+                write_pid_file(launch.pid_file, command_pid, linux)
+            except ContainerError:
+                linux.kill(int(command_pid), signal.SIGKILL)
+                raise
+        if launch.detach:  # the joiner has left; the command is the subreaper's
+            linux.waitpid(joiner)
+            return 0
+        status = console.relay(joiner) if relay else linux.waitpid(joiner)[1]
         return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     finally:
         linux.close(report_read)
+        if pid_read is not None:
+            linux.close(pid_read)
         if console:
             console.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
-def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console):
-    """The first child: join the container, fork the command, pass on its status. Never returns."""
+class Launch:
+    """How an exec's command is started, beyond run's defaults (OCI exec sets these)."""
+
+    def __init__(self, environment=None, console=None, pid_file=None, detach=False):
+        self.environment = environment  # the command's whole environment, not PID 1's
+        self.console = console  # e.g. runtime.oci.console.ConsoleSocket
+        self.pid_file = pid_file  # the command's host pid, written atomically
+        self.detach = detach  # return once it runs; it outlives us (no parent-death signal)
+
+
+def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console, launch, pid_write=None):
+    """The first child: join the container, fork the command, pass on its status (with
+    launch.detach: leave it to the caller's subreaper). Never returns."""
     linux = ctx.linux
     try:
         linux.set_parent_death_signal(signal.SIGKILL)
@@ -145,8 +178,13 @@ def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, c
             linux.become_root()
         command = linux.fork()  # the first process of ours in the container's PID namespace
         if command == 0:
-            _command(ctx, process_plugins, report_write, console)
+            _command(ctx, process_plugins, report_write, console, launch.detach)
+        if pid_write is not None:
+            linux.write(pid_write, str(command).encode())
+            linux.close(pid_write)
         linux.close(report_write)
+        if launch.detach:
+            os._exit(0)
         if console:
             console.close()  # the parent sees EOF if the command fails before it sends its pty
         for signum in FORWARDED:
@@ -178,10 +216,11 @@ def _join(linux, pid, pidfd, joins):
             linux.close(fd)
 
 
-def _command(ctx, process_plugins, report_write, console):
+def _command(ctx, process_plugins, report_write, console, detach=False):
     """The exec'd command, in the container: the init's lock-down, then exec. Never returns."""
     try:
-        ctx.linux.set_parent_death_signal(signal.SIGKILL)
+        if not detach:
+            ctx.linux.set_parent_death_signal(signal.SIGKILL)
         ctx.linux.make_undumpable()  # visible in the container's PID namespace from here on
         for signum in FORWARDED:
             signal.signal(signum, signal.SIG_DFL)

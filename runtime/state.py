@@ -246,3 +246,11 @@ def names(root=ROOT, linux=None):
 
 def _write_json(linux, path, record):
     linux.replace_file(path, json.dumps(record).encode())
+
+
+def write_pid_file(path, pid, linux=None):
+    """A pid file written atomically: no reader (conmon, a shim) sees half a pid."""
+    try:
+        _linux(linux).replace_file(path, str(pid).encode(), 0o644)
+    except OSError as e:
+        raise ContainerError(errors.RUNTIME_FAILURE, f"cannot write the pid file {path}: {e.strerror}") from None

@@ -37,6 +37,16 @@ _QUIET = Option("--quiet", None, "only the IDs", short="-q")
 _FORCE = Option("--force", None, "kill it first if it runs", short="-f")
 _ALL = Option("--all", None, "every process of the container; no error if it is stopped", short="-a")
 _DETACH = Option("--detach", None, "return once it runs", short="-d")
+_EXEC = (
+    Option("--process", "FILE", "the process to run, as a process.json (the spec's process object)", short="-p"),
+    _DETACH,
+    _PID_FILE,
+    _CONSOLE,
+    Option("--tty", None, "a terminal (with a command, not --process)", short="-t"),
+    Option("--cwd", "DIR", "its working directory (with a command)"),
+    Option("--env", "KEY=VALUE", "one more variable (with a command; repeatable)", short="-e", repeat=True),
+    Option("--user", "UID[:GID]", "its user (with a command)", short="-u"),
+)
 
 
 def _version(options, args):
@@ -62,6 +72,15 @@ def _run(options, args):
 def _refuse_no_pivot(options):
     if options.no_pivot:
         raise UsageError("--no-pivot is not supported: the root is always entered with pivot_root")
+
+
+def _exec(options, args):
+    from .lifecycle import execute
+
+    if options.process and args[1:]:
+        raise UsageError("exec takes --process FILE or a command, not both")
+    overrides = {"tty": options.tty, "cwd": options.cwd, "env": options.env, "user": options.user}
+    return execute(options.root, args[0], options.process, args[1:], options.detach, options.pid_file, options.console_socket, **overrides)
 
 
 def _start(options, args):
@@ -136,6 +155,8 @@ COMMANDS = {
     "start": (_start, (), (1, 1), "start ID", "run the created container's process"),
     "run": (_run, (_BUNDLE, _PID_FILE, _CONSOLE, _NO_PIVOT, _NO_KEYRING, _DETACH), (1, 1), "run [OPTIONS] ID",
             "create and start; without --detach, wait for the process and delete: its exit status"),
+    "exec": (_exec, _EXEC, (1, 1 << 16), "exec [OPTIONS] ID [COMMAND...]",
+             "run one more process in the container: its exit status (--detach: once it runs)"),
     "state": (_state, (), (1, 1), "state ID", "the container's state, as JSON (the runtime spec's)"),
     "kill": (_kill, (_ALL,), (1, 2), "kill [--all] ID [SIGNAL]", "send a signal (default SIGTERM) to the container's process"),
     "delete": (_delete, (_FORCE,), (1, 1), "delete [--force] ID", "delete a stopped container (--force: any)"),

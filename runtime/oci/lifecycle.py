@@ -19,15 +19,15 @@ import _signal as signal
 from .. import errors
 from .. import plugins as builtin_plugins
 from ..cli import CORE_OPTIONS, parse, require_root
-from ..container import FORWARDED, _teardown
+from ..container import DEFAULT_PATH, FORWARDED, _teardown
 from ..container import create as create_init
 from ..errors import ContainerError
 from ..linux import Linux
 from ..plugin import Context, Plugin
-from ..state import State, process_start_time
+from ..state import State, process_start_time, write_pid_file
 from . import bundle as bundles
 from .hooks import run_hooks
-from .record import FIFO, Record, check_id, rfc3339, write_pid_file
+from .record import FIFO, Record, check_id, rfc3339
 
 # Hooks that run inside the container's namespaces: not yet.
 _IN_CONTAINER_HOOKS = ("createContainer", "startContainer")
@@ -42,12 +42,13 @@ def default_options():
 class _Gate:
     """The init's last step before exec (ctx.gate): once `start` opens the fifo."""
 
-    def __init__(self, fifo):
-        self.fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)  # reopened by the init, after pivot_root
+    def __init__(self, linux, fifo):
+        self.linux = linux
+        self.fd = linux.open(fifo, os.O_PATH | os.O_CLOEXEC)  # reopened by the init, after pivot_root
 
     def __call__(self, ctx, env, report_write):
         linux = ctx.linux
-        _check_command(linux, ctx.command[0], env["PATH"])
+        _check_command(linux, ctx.command[0], env.get("PATH", DEFAULT_PATH))
         linux.set_parent_death_signal(0)  # from here on the init outlives create
         linux.close(report_write)  # EOF: create sees the setup done
         fifo = linux.open(f"/proc/self/fd/{self.fd}", os.O_WRONLY | os.O_CLOEXEC)  # blocks until start
@@ -56,7 +57,7 @@ class _Gate:
         return None
 
     def close(self):
-        os.close(self.fd)
+        self.linux.close(self.fd)
 
 
 def _check_command(linux, name, path):
@@ -88,20 +89,17 @@ class _InitRecord(Plugin):
 def create(root, bundle, container_id, pid_file=None, console_socket=None):
     """The create operation; returns the init's pid (a child of ours until we exit)."""
     check_id(container_id)
-    plan = bundles.plan(bundle, bundles.read_config(bundle), default_options())
+    linux = Linux()
+    plan = bundles.plan(bundle, bundles.read_config(linux, bundle), default_options(), linux)
     for name in _IN_CONTAINER_HOOKS:
         if plan.hooks.get(name):
             raise bundles.unsupported(f"hooks.{name}", "hooks in the container's namespaces are not supported yet")
-    if plan.terminal and not console_socket:
-        raise ContainerError(errors.USAGE, "process.terminal needs --console-socket (where the pty master goes)")
-    if console_socket and not plan.terminal:
-        raise ContainerError(errors.USAGE, "--console-socket given, but process.terminal is false")
+    _check_terminal(plan, console_socket)
     require_root()
     try:
         chosen = builtin_plugins.select(plan.options)
     except builtin_plugins.PluginError as e:
         raise ContainerError(errors.OCI_UNSUPPORTED, f"config.json: {e}") from None
-    linux = Linux()
     console = None
     if plan.terminal:
         from .console import ConsoleSocket
@@ -116,16 +114,24 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
         "created": rfc3339(_now()),
         "options": vars(plan.options),
         "hooks": plan.hooks,
+        "process": plan.process,  # exec's defaults, as runc takes them
     }
     try:
-        state, alive = State.create(container_id, data, root)
+        state, alive = State.create(container_id, data, root, linux)
     except ContainerError as e:
         if console:
             console.close()
         if e.code == errors.NAME_IN_USE:
             raise ContainerError(errors.NAME_IN_USE, f"container with id {container_id!r} exists already") from None
         raise
-    os.umask(plan.umask)  # the init's, inherited through clone
+    linux.set_umask(plan.umask)  # the init's, inherited through clone
+    if plan.seccomp is not None:
+        import json
+
+        plan.options.seccomp = f"{state.path}/seccomp.json"
+        linux.replace_file(plan.options.seccomp, json.dumps(plan.seccomp).encode())
+        with state.lock():
+            state.update(options=vars(plan.options))
     gate = None
     instances = [cls() for cls in chosen] + [_InitRecord(state)]
     ctx = Context(None, plan.command, plan.options, linux)
@@ -133,16 +139,15 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
     ctx.console = console
     try:
         fifo = f"{state.path}/{FIFO}"
-        os.mkfifo(fifo, 0o600)
-        os.chmod(fifo, 0o622)  # a non-root init opens it for writing
-        gate = ctx.gate = _Gate(fifo)
+        linux.make_fifo(fifo, 0o622)  # a non-root init opens it for writing
+        gate = ctx.gate = _Gate(linux, fifo)
         pid = create_init(ctx, instances)
         try:
             record = Record(state, state.load())
             for hook in ("prestart", "createRuntime"):
-                run_hooks(plan.hooks, hook, record.spec_state("creating"))
+                run_hooks(linux, plan.hooks, hook, record.spec_state("creating"))
             if pid_file:
-                write_pid_file(pid_file, pid)
+                write_pid_file(pid_file, pid, linux)
             record.save_teardown([p for p in instances if p.teardown_after_sigkill])
             with state.lock():
                 state.update(status="created")
@@ -160,6 +165,13 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
         if gate:
             gate.close()
     return pid
+
+
+def _check_terminal(plan, console_socket):
+    if plan.terminal and not console_socket:
+        raise ContainerError(errors.USAGE, "process.terminal needs --console-socket (where the pty master goes)")
+    if console_socket and not plan.terminal:
+        raise ContainerError(errors.USAGE, "--console-socket given, but process.terminal is false")
 
 
 def _now():
@@ -181,10 +193,10 @@ def _open_init(linux, record):
 
 
 def start(root, container_id):
-    record = Record.find(root, container_id)
     linux = Linux()
+    record = Record.find(root, container_id, linux)
     with record.state.lock():
-        record = Record.find(root, container_id)
+        record = Record.find(root, container_id, linux)
         status = record.status()
         if status != "created":
             raise ContainerError(errors.WRONG_STATE, f"cannot start a container that is {status} (only a created one)")
@@ -198,21 +210,21 @@ def start(root, container_id):
                 passed = fifo in ready and linux.read(fifo, 1) == b"0"
             finally:
                 linux.close(fifo)
-            os.unlink(record.fifo)
+            linux.unlink(record.fifo)
         finally:
             linux.close(pidfd)
         if not passed:
             raise ContainerError(errors.RUNTIME_FAILURE, "the container's init exited before it could start")
     try:
-        run_hooks(record.data.get("hooks", {}), "poststart", record.spec_state("running"))
+        run_hooks(linux, record.data.get("hooks", {}), "poststart", record.spec_state("running"))
     except ContainerError:
         kill(root, container_id, signal.SIGKILL)
         raise
 
 
 def kill(root, container_id, signum, every=False):
-    record = Record.find(root, container_id)
     linux = Linux()
+    record = Record.find(root, container_id, linux)
     pidfd = _open_init(linux, record)
     if pidfd is None:
         if every:  # runc: --all of a stopped container is no error
@@ -221,7 +233,7 @@ def kill(root, container_id, signum, every=False):
     try:
         linux.pidfd_send_signal(pidfd, signum)
         if every:
-            for pid in _same_pid_namespace(record.data["pid"]):
+            for pid in _same_pid_namespace(linux, record.data["pid"]):
                 try:
                     linux.kill(pid, signum)
                 except ProcessLookupError:
@@ -230,19 +242,24 @@ def kill(root, container_id, signum, every=False):
         linux.close(pidfd)
 
 
-def _same_pid_namespace(init):
+def _same_pid_namespace(linux, init):
     """The host pids of the processes in the init's PID namespace, but the init."""
+
+    def namespace(pid):
+        st = linux.stat(f"/proc/{pid}/ns/pid")
+        return st.st_dev, st.st_ino
+
     try:
-        own = os.readlink(f"/proc/{init}/ns/pid")
+        own = namespace(init)
     except OSError:
         return []
-    if own == os.readlink("/proc/self/ns/pid"):
+    if own == namespace("self"):
         return []  # the host's: --all signals only the init
     found = []
-    for entry in os.listdir("/proc"):
+    for entry in linux.listdir("/proc"):
         if entry.isdigit() and int(entry) != init:
             try:
-                if os.readlink(f"/proc/{entry}/ns/pid") == own:
+                if namespace(entry) == own:
                     found.append(int(entry))
             except OSError:
                 continue
@@ -250,15 +267,15 @@ def _same_pid_namespace(init):
 
 
 def delete(root, container_id, force=False, warn=print):
+    linux = Linux()
     try:
-        record = Record.find(root, container_id)
+        record = Record.find(root, container_id, linux)
     except ContainerError as e:
         if e.code == errors.NO_SUCH_CONTAINER and force:
             return  # as runc: nothing to delete is done
         raise
-    linux = Linux()
     with record.state.lock():
-        record = Record.find(root, container_id)
+        record = Record.find(root, container_id, linux)
         status = record.status()
         if status in ("running", "creating") and not force:
             raise ContainerError(errors.WRONG_STATE, f"cannot delete container {container_id!r} that is not stopped: {status}")
@@ -275,7 +292,7 @@ def delete(root, container_id, force=False, warn=print):
     if failure:
         raise ContainerError(errors.RUNTIME_FAILURE, f"delete {container_id}: {failure}")
     try:
-        run_hooks(record.data.get("hooks", {}), "poststop", record.spec_state("stopped"))
+        run_hooks(linux, record.data.get("hooks", {}), "poststop", record.spec_state("stopped"))
     except ContainerError as e:  # the spec: a warning, and the lifecycle goes on
         warn(f"warning: {e}")
 
@@ -299,3 +316,77 @@ def run(root, bundle, container_id, pid_file=None, console_socket=None, detach=F
             signal.signal(signum, handler)
     delete(root, container_id, force=True, warn=warn)
     return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def execute(root, container_id, process=None, args=(), detach=False, pid_file=None, console_socket=None, **overrides):
+    """exec: one more process in the container, from a process.json (or the container's
+    own process with args and the overrides: cwd, env, user, tty). Its exit status, or
+    0 once it runs with detach (it is then the caller's subreaper's)."""
+    from types import SimpleNamespace
+
+    from ..enter import Launch, _execute
+
+    linux = Linux()
+    record = Record.find(root, container_id, linux)
+    status = record.status()
+    if status not in ("created", "running"):
+        raise ContainerError(errors.WRONG_STATE, f"cannot exec in a {status} container")
+    spec = _exec_process(linux, record, process, args, overrides)
+    options = SimpleNamespace(**record.data["options"])
+    # What the process object sets starts from the defaults again, as for the init.
+    defaults = default_options()
+    for dest in bundles.PROCESS_OPTIONS:
+        setattr(options, dest, getattr(defaults, dest))
+    options.disable = [d for d in options.disable if d not in bundles.PROCESS_PLUGINS]
+    plan = bundles.Plan(record.data["bundle"], options, linux)
+    bundles.apply_process(spec, plan)
+    _check_terminal(plan, console_socket)
+    require_root()
+    console = None
+    if plan.terminal:
+        from .console import ConsoleSocket
+
+        console = ConsoleSocket(linux, console_socket, plan.console_size)
+    pidfd = _open_init(linux, record)
+    try:
+        if pidfd is None:
+            raise ContainerError(errors.WRONG_STATE, "cannot exec in a stopped container")
+        linux.set_umask(plan.umask)
+        init = {"pid": record.data["pid"], "image": None, "cwd": record.data["bundle"]}
+        launch = Launch(environment=plan.env, console=console, pid_file=pid_file, detach=detach)
+        try:
+            return _execute(init, options, pidfd, plan.command, {}, False, linux, launch)
+        except builtin_plugins.PluginError as e:
+            raise ContainerError(errors.OCI_UNSUPPORTED, f"process: {e}") from None
+    finally:
+        if pidfd is not None:
+            linux.close(pidfd)
+        if console:
+            console.close()
+
+
+def _exec_process(linux, record, path, args, overrides):
+    if path:
+        import json
+
+        try:
+            spec = json.loads(linux.read_bytes(path))
+        except OSError as e:
+            raise bundles.invalid(f"cannot read the process file {path}: {e.strerror}") from None
+        except ValueError as e:
+            raise bundles.invalid(f"the process file {path} is not JSON: {e}") from None
+        if not isinstance(spec, dict):
+            raise bundles.invalid(f"the process file {path} is not a JSON object")
+        return spec
+    if not args:
+        raise ContainerError(errors.USAGE, "exec needs --process FILE or a command")
+    spec = dict(record.data["process"], args=list(args), terminal=overrides.get("tty", False))
+    if overrides.get("cwd"):
+        spec["cwd"] = overrides["cwd"]
+    spec["env"] = list(spec.get("env", [])) + list(overrides.get("env") or ())
+    if overrides.get("user"):
+        uid, _, gid = overrides["user"].partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            raise ContainerError(errors.USAGE, f"--user {overrides['user']!r}: UID[:GID], numbers")
+        spec["user"] = {"uid": int(uid), "gid": int(gid or 0)}
+    return spec
