@@ -87,6 +87,21 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def interleaved(rows: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Each row's call timed (ms) in ROUNDS rounds, the rows in a new shuffled order each round,
+    after one untimed round that warms the caches."""
+    times: dict[str, list[float]] = {name: [] for name in rows}
+    for round_ in range(rounds + 1):
+        order = list(rows)
+        random.shuffle(order)
+        for name in order:
+            began = time.perf_counter()
+            rows[name]()
+            if round_:
+                times[name].append((time.perf_counter() - began) * 1000)
+    return times
+
+
 def p90(xs):
     if not xs:
         return None

@@ -16,7 +16,6 @@ Like bench/bench.py, it runs in a private mount namespace with cgroup2 at /sys/f
 import argparse
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -66,15 +65,7 @@ def main(argv=None):
                 RUNC_EXEC: lambda: _check([*runc_cmd, "exec", runc_init, "/bin/true"]),
                 "nsenter -t PID -a (no hardening)": lambda: _check(["nsenter", "-t", pid, "-a", "/bin/true"]),
             }
-            times = {name: [] for name in rows}
-            for round_ in range(args.rounds + 1):  # the first round warms the caches, untimed
-                order = list(rows)
-                random.shuffle(order)
-                for name in order:
-                    began = time.perf_counter()
-                    rows[name]()
-                    if round_:
-                        times[name].append((time.perf_counter() - began) * 1000)
+            times = bench.interleaved(rows, args.rounds)
             steps = profile(args.image, args.profile) if args.profile else None
     finally:
         ws.cleanup()

@@ -11,14 +11,13 @@ container here is left out with a line saying why. Everything is removed at the 
 """
 
 import argparse
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import bench  # bench/bench.py: interleaved rounds
 from runtime.testing import podman
 
 HERE = Path(__file__).resolve().parent
@@ -39,15 +38,8 @@ def main(argv=None):
         runtimes = {name: path for name in RUNTIMES if (path := usable(base, name))}
         if not runtimes:
             raise SystemExit("bench/podman.py: no runtime could run the container")
-        times = {name: [] for name in runtimes}
-        for round_ in range(args.rounds + 1):  # the first round warms the caches, untimed
-            order = list(runtimes)
-            random.shuffle(order)
-            for name in order:
-                began = time.perf_counter()
-                run(base, runtimes[name])
-                if round_:
-                    times[name].append((time.perf_counter() - began) * 1000)
+        rows = {name: lambda path=path: run(base, path) for name, path in runtimes.items()}
+        times = bench.interleaved(rows, args.rounds)
     finally:
         subprocess.run([*podman.argv(base), "rm", "--all", "--force", "--time", "0"], capture_output=True)
         shutil.rmtree(base)

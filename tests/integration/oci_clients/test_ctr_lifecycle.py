@@ -16,7 +16,8 @@ def test_ctr_detach_exec_kill_rm(containerd, runtime_under_test, host):
         tasks = containerd.check("task", "ls").split()
         assert tasks[tasks.index(ident) + 2] == "RUNNING"
 
-        out = containerd("task", "exec", "--exec-id", "probe", ident, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; exit 5")
+        show_init = "cat /proc/1/cmdline | tr '\\0' ' '; exit 5"
+        out = containerd("task", "exec", "--exec-id", "probe", ident, "sh", "-c", show_init)
         assert (out.rc, out.stdout) == (5, " ".join(INIT) + " "), out.stderr
 
         # `task attach` returns the task's exit status once it exits (at once if it has).

@@ -11,12 +11,14 @@ INIT = ["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 1000 & wait $!; done"
 
 def test_podman_detach_exec_stop_rm(podman, runtime_under_test, host):
     name = f"{NAME_PREFIX}-lifecycle-{runtime_under_test}"
-    ident = podman.check("run", "-d", "--name", name, "--network", "none", IMAGE, *INIT, runtime=runtime_under_test)
-    ident = ident.strip()
+    ident = podman.check(
+        "run", "-d", "--name", name, "--network", "none", IMAGE, *INIT, runtime=runtime_under_test
+    ).strip()
     try:
         assert podman.check("inspect", "--format", "{{.State.Status}}", name).strip() == "running"
 
-        out = podman("exec", name, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 5", runtime=runtime_under_test)
+        show_init = "cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 5"
+        out = podman("exec", name, "sh", "-c", show_init, runtime=runtime_under_test)
         assert (out.rc, out.stdout) == (5, " ".join(INIT) + " \n"), out.stderr
 
         podman.check("stop", "--time", "10", name, runtime=runtime_under_test)
@@ -31,7 +33,9 @@ def test_podman_detach_exec_stop_rm(podman, runtime_under_test, host):
 def test_podman_kill_status(podman, runtime_under_test, host):
     """`podman kill` goes through the runtime's kill; SIGKILL of the init is status 137."""
     name = f"{NAME_PREFIX}-kill-{runtime_under_test}"
-    ident = podman.check("run", "-d", "--name", name, "--network", "none", IMAGE, "sleep", "1000", runtime=runtime_under_test)
+    ident = podman.check(
+        "run", "-d", "--name", name, "--network", "none", IMAGE, "sleep", "1000", runtime=runtime_under_test
+    )
     try:
         podman.check("kill", "--signal", "KILL", name, runtime=runtime_under_test)
         assert podman.check("wait", name, runtime=runtime_under_test) == "137\n"
