@@ -107,6 +107,7 @@ fi
 echo "setup.sh: installing demo-runtime and its test tools into .venv"
 .venv/bin/pip install --quiet --disable-pip-version-check '.[test]'
 ln -sf "$PWD/.venv/bin/demo-runtime" /usr/local/bin/demo-runtime
+ln -sf "$PWD/.venv/bin/demo-runtime-oci" /usr/local/bin/demo-runtime-oci   # the OCI (runc) command line
 
 image=testcontainer/container.img
 if [ "$rebuild" = 1 ] || [ ! -f "$image" ]; then

@@ -17,6 +17,7 @@ from .. import errors
 from ..errors import ContainerError
 from ..plugins.caps import NUMBER as CAPABILITY_NUMBER
 from ..plugins.masked_paths import MASKED, READ_ONLY
+from ..plugins.volumes import parse_tmpfs
 
 NOT_SUPPORTED = errors.OCI_UNSUPPORTED
 
@@ -305,7 +306,6 @@ PROVIDED = {
 # Options a bind or tmpfs mount may carry: volumes are nosuid and nodev anyway, and
 # open_tree's copy is private.
 _BIND_OPTIONS = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "private", "rprivate"}
-_TMPFS_OPTIONS = {"nosuid", "nodev", "rw", "mode=1777", "mode=01777"}
 
 
 def _mount(mount, plan, field):
@@ -335,11 +335,12 @@ def _mount(mount, plan, field):
             raise unsupported(what, "a path with ':' cannot be bound")
         plan.options.volume.append(f"{source}:{destination}" + (":ro" if "ro" in options else ""))
     elif kind == "tmpfs":
-        sizes = [o.removeprefix("size=") for o in options if o.startswith("size=")]
-        extra = {o for o in options if not o.startswith("size=")} - _TMPFS_OPTIONS
-        if extra:
-            raise unsupported(what, f"tmpfs options {', '.join(sorted(extra))} are not supported (mode 1777, nosuid, nodev)")
-        plan.options.tmpfs.append(destination + (f":{sizes[-1]}" if sizes else ""))
+        spec = destination + (":" + ",".join(options) if options else "")
+        try:
+            parse_tmpfs(spec)  # the volumes plugin's own check, said of this field
+        except ContainerError as e:
+            raise unsupported(what, str(e)) from None
+        plan.options.tmpfs.append(spec)
     else:
         raise unsupported(what, f"demo-runtime mounts binds and tmpfs, and {', '.join(PROVIDED)}")
 

@@ -14,14 +14,16 @@ import stat
 
 from .. import errors
 from ..errors import USAGE, ContainerError
-from ..linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT
+from ..linux import MS_BIND, MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME
 from ..plugin import Option, Plugin
 
 _RESERVED = ("/proc", "/sys")  # the kernel's own, mounted and masked by other plugins
 _LOCKED = MS_NOSUID | MS_NODEV
 _SIZE_UNITS = "kKmMgG%"
 # docker's --tmpfs flags that demo-runtime takes (nosuid and nodev it always sets).
-_TMPFS_FLAGS = {"ro": MS_RDONLY, "rw": 0, "noexec": MS_NOEXEC, "exec": 0, "nosuid": 0, "nodev": 0}
+# The atime ones too, which OCI configs give (containerd's /run: strictatime).
+_TMPFS_FLAGS = {"ro": MS_RDONLY, "rw": 0, "noexec": MS_NOEXEC, "exec": 0, "nosuid": 0, "nodev": 0,
+                "strictatime": MS_STRICTATIME, "relatime": MS_RELATIME, "noatime": MS_NOATIME}  # fmt: skip
 
 
 def _volume_error(message):
@@ -78,7 +80,7 @@ def parse_tmpfs(spec):
             elif not has_value and key in _TMPFS_FLAGS:
                 flags |= _TMPFS_FLAGS[key]
             else:
-                raise ContainerError(USAGE, f"--tmpfs {spec}: option {option!r} is not supported (size=, mode=, ro, rw, noexec, exec; always nosuid and nodev)")
+                raise ContainerError(USAGE, f"--tmpfs {spec}: option {option!r} is not supported (size=, mode=, ro, rw, noexec, exec, strictatime, relatime, noatime; always nosuid and nodev)")
     return _container_path(path, "--tmpfs"), flags, f"mode={mode}" + (f",size={size}" if size else "")
 
 

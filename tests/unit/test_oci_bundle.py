@@ -131,11 +131,19 @@ def test_mounts_become_volumes_and_tmpfs(tree):
     def change(config):
         config["mounts"] += [
             {"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro"]},
-            {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=64m"]},
+            {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
         ]
 
     options = planned(tree, change).options
-    assert options.volume == ["/srv/data:/data:ro"] and options.tmpfs == ["/scratch:64m"]
+    assert options.volume == ["/srv/data:/data:ro"] and options.tmpfs == ["/run:nosuid,strictatime,mode=755,size=65536k"]
+
+
+def test_a_tmpfs_option_the_plugin_lacks_is_refused_by_field(tree):
+    def change(config):
+        config["mounts"].append({"destination": "/run", "type": "tmpfs", "options": ["huge=always"]})
+
+    with pytest.raises(ContainerError, match=r"config.json: mounts\[7\] \(/run, type tmpfs\): --tmpfs /run:huge=always: option"):
+        planned(tree, change)
 
 
 def test_no_proc_mount_turns_the_proc_plugin_off(tree):

@@ -8,7 +8,7 @@ import pytest
 from runtime import errors
 from runtime.errors import ContainerError
 from runtime.plugin import Context
-from runtime.linux import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
+from runtime.linux import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_STRICTATIME
 from runtime.plugins.volumes import Volumes, parse_tmpfs, parse_volume
 
 LOCKED = MS_NOSUID | MS_NODEV
@@ -48,6 +48,8 @@ def test_bad_volumes_are_usage_errors(spec):
         # docker's option form, as an OCI config's tmpfs mounts give it
         ("/run:rw,noexec,nosuid,size=65536k,mode=755", ("/run", LOCKED | MS_NOEXEC, "mode=755,size=65536k")),
         ("/ro:ro", ("/ro", LOCKED | MS_RDONLY, "mode=1777")),
+        # containerd's /run
+        ("/run:nosuid,strictatime,mode=755,size=65536k", ("/run", LOCKED | MS_STRICTATIME, "mode=755,size=65536k")),
     ],
 )
 def test_parse_tmpfs(spec, parsed):

@@ -53,10 +53,10 @@ with open(f"{where}/exit", "w") as fifo:
 
 
 def runtime_command(target):
-    """demo-runtime-oci of the demo-runtime the integration tests use: its venv's python
-    -m runtime.oci (the bin/demo-runtime-oci launcher comes once the clients' tests pass)."""
+    """demo-runtime-oci beside the demo-runtime the integration tests use (bin/, installed
+    into the same venv, linked by setup.sh and the lab role)."""
     if target.runtime.endswith("/demo-runtime"):
-        return f"{target.runtime.rpartition('/')[0]}/python -m runtime.oci"
+        return target.runtime + "-oci"
     return target.runtime.replace("-m runtime", "-m runtime.oci")
 
 
