@@ -115,7 +115,7 @@ integration_tests() {
     # Inside each VM, all VMs at once (lab/vm-pytest.sh). The tests marked
     # kernel_independent (the image builder's, the command line's, the OCI clients')
     # ran in CI's local stage and are listed in the report, not run again per kernel.
-    in_lab lab/vm-pytest.sh --durations=15
+    in_lab lab/vm-pytest.sh --durations=40
 }
 
 recap_unchanged() {  # LOG: the PLAY RECAP must show changed=0 and failed=0 for every host
