@@ -2,11 +2,15 @@
 NAT, raw sockets): each test makes one, runs demo-runtime in it with `ip netns exec`,
 and finds it as it left it. The fixtures are registered in conftest.py."""
 
+import contextlib
+import os
 import shlex
 import time
 import uuid
 
 import pytest
+
+from runtime.linux import CLONE_NEWNET, Linux
 
 from .containers import Runtime
 
@@ -17,14 +21,37 @@ LONG = ("/bin/sh", "-c", "trap 'exit 0' TERM; echo trapped; while :; do sleep 0.
 
 
 class NsRuntime(Runtime):
-    """demo-runtime run with `ip netns exec NS` in front."""
+    """demo-runtime run with `ip netns exec NS` in front. In-process (where the runtime it
+    is made from is) a run forks with this thread moved into NS, which the child and all
+    the runtime starts inherit, as under `ip netns exec` (whose private /sys and
+    /etc/netns binds the runtime does not read)."""
 
     def __init__(self, runtime, namespace):
-        super().__init__(runtime.target)  # a new process: `ip netns exec` runs it
+        super().__init__(runtime.target, runtime.in_process)
         self.namespace = namespace
 
     def argv(self, *command, options=(), image=None):
         return ["ip", "netns", "exec", self.namespace, *super().argv(*command, options=options, image=image)]
+
+    def run(self, *command, options=(), image=None, stdin=None):
+        if not self.in_process:
+            return super().run(*command, options=options, image=image, stdin=stdin)
+        with entered(f"/run/netns/{self.namespace}"):
+            return super().run(*command, options=options, image=image, stdin=stdin)
+
+
+@contextlib.contextmanager
+def entered(netns_path):
+    """This thread in the network namespace at netns_path, then back in its own."""
+    linux = Linux()
+    own, other = os.open("/proc/self/ns/net", os.O_RDONLY), os.open(netns_path, os.O_RDONLY)
+    try:
+        linux.setns(other, CLONE_NEWNET)
+        yield
+    finally:
+        linux.setns(own, CLONE_NEWNET)
+        os.close(own)
+        os.close(other)
 
 
 class Netns:
