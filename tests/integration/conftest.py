@@ -98,11 +98,23 @@ def variant_image(host, runtime, workdir):
     def make(name, remove=()):
         path = f"{workdir}/{name}"
         host.check_output("cp %s %s", runtime.target.image, path)
-        for inside in remove:
-            host.check_output("debugfs -w -R %s %s", f"rm {inside}", path)
+        edit_image(host, path, *(f"rm {inside}" for inside in remove))
         return path
 
     return make
+
+
+def edit_image(host, image, *commands):
+    """Run debugfs commands on an image file, all in one debugfs (no mount, no root
+    needed; a debugfs start reads the filesystem: ~0.5 s under TCG); any error fails."""
+    if not commands:
+        return
+    script = f"{image}.debugfs"
+    host.check_output("printf '%%s\\n' " + " ".join(["%s"] * len(commands)) + " > %s", *commands, script)
+    out = host.run("debugfs -w -f %s %s", script, image)
+    host.run("rm -f %s", script)
+    errors = [line for line in out.stderr.splitlines() if not line.startswith("debugfs ")]
+    assert out.rc == 0 and not errors, f"debugfs on {image}: {out.stderr}"
 
 
 def _snapshot(host, target, workdir):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from ..conftest import edit_image
 from ..netns import BRIDGE
 
 pytestmark = pytest.mark.property("mount")
@@ -40,9 +41,7 @@ def hostile_image(host, runtime, workdir):
     def make(name, *commands):
         path = f"{workdir}/{name}.img"
         host.check_output("cp %s %s", runtime.target.image, path)
-        for command in commands:
-            out = host.run("debugfs -w -R %s %s", command, path)
-            assert out.rc == 0 and "rror" not in out.stderr, f"debugfs {command}: {out.stderr}"
+        edit_image(host, path, *commands)
         return path
 
     return make

@@ -15,6 +15,8 @@ Against a copy of the runtime's interpreter, never the real one.
 
 import pytest
 
+from ..conftest import edit_image
+
 pytestmark = [
     pytest.mark.property("pid"),
     pytest.mark.new_process("the attack aims at the runtime's interpreter: a copy's process, never the tests' own"),
@@ -39,8 +41,7 @@ def exe_image(host, variant_image, workdir):
     image = variant_image("exe.img")
     script = f"{workdir}/evil"
     host.check_output("printf '#!/proc/self/exe\\nprint(1)\\n' > %s", script)
-    for command in (f"write {script} /bin/evil", "sif /bin/evil mode 0100755", "symlink /bin/exe-link /proc/self/exe"):
-        host.check_output("debugfs -w -R %s %s", command, image)
+    edit_image(host, image, f"write {script} /bin/evil", "sif /bin/evil mode 0100755", "symlink /bin/exe-link /proc/self/exe")
     return image
 
 
