@@ -42,7 +42,7 @@ EXIT_CODES = (
     (NO_LOOP_DEVICE, "no free loop device"),
     (UNSAFE_IMAGE, "the image is unsafe: its /proc, /sys or /dev is not a real directory"),
     (NO_SUCH_CONTAINER, "no such container"),
-    (NAME_IN_USE, "the container name is in use"),
+    (NAME_IN_USE, "the container name is in use (or the --cgroup-path)"),
     (WRONG_STATE, "the container is not in a state for that (exec or stop of a stopped one, rm of a running one)"),
     (STATE_UNREADABLE, "container state cannot be read or written (corrupt, a newer format, /run not writable)"),
     (IMAGE_BUSY, "the image is in use (--rw needs it alone)"),

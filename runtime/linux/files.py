@@ -90,11 +90,13 @@ class Files:
     def create_file(self, path, mode=0o644):
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, mode))
 
-    def mkdir(self, path, mode=0o755):
+    def mkdir(self, path, mode=0o755, exist_ok=True):
+        """mkdir(2); with exist_ok=False an existing path is FileExistsError (a claim)."""
         try:
             os.mkdir(path, mode)
         except FileExistsError:
-            pass
+            if not exist_ok:
+                raise
 
     def makedirs(self, path, mode=0o755):
         """path and its missing parents (an existing path is fine)."""

@@ -16,6 +16,7 @@ from stat import S_IMODE, S_ISBLK, S_ISDIR
 from .. import errors
 from ..errors import ContainerError
 from ..plugins.caps import NUMBER as CAPABILITY_NUMBER
+from ..plugins.cgroup import check_path as check_cgroup_path
 from ..plugins.masked_paths import MASKED, READ_ONLY
 from ..plugins.volumes import parse_tmpfs
 
@@ -457,6 +458,17 @@ def _devices(value, plan, field):
         plan.set(where, "device", plan.options.device + [f"{path}:{path}"] if hasattr(plan.options, "device") else None)
 
 
+def _cgroups_path(value, plan, field):
+    """The cgroup plugin's --cgroup-path: an absolute path is from each hierarchy's root,
+    as runc takes it; a relative one (runc: under the runtime's own cgroup) is refused."""
+    if _string(value, field):
+        try:
+            check_cgroup_path(value)
+        except ContainerError as e:
+            raise unsupported(field, str(e).removeprefix("--cgroup-path ")) from None
+        plan.set(field, "cgroup_path", value)
+
+
 def _pids(value, plan, field):
     limit = _integer(value.get("limit", 0), f"{field}.limit") if isinstance(value, dict) else 0
     plan.options.pids_limit = str(limit) if limit > 0 else "0"
@@ -527,7 +539,7 @@ LINUX = {
     "timeOffsets": REFUSED,
     "devices": _devices,
     "netDevices": REFUSED,
-    "cgroupsPath": REFUSED,
+    "cgroupsPath": _cgroups_path,
     "resources": _resources,
     "sysctl": _sysctl,
     "seccomp": _seccomp,

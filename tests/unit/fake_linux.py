@@ -72,10 +72,10 @@ class FakeLinux:
     def pivot_root(self, new_root, put_old):
         self._record("pivot_root", new_root, put_old)
 
-    def mkdir(self, path, mode=0o755):
+    def mkdir(self, path, mode=0o755, exist_ok=True):
         self._record("mkdir", path)
         if self._real(path):
-            os.makedirs(path, mode, exist_ok=True)
+            os.makedirs(path, mode, exist_ok=exist_ok)
 
     def make_node(self, path, mode, major, minor):
         self._record("make_node", path, mode, major, minor)

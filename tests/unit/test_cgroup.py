@@ -47,11 +47,13 @@ class CgroupKernel(FakeLinux):
     def _in_cgroupfs(self, path):
         return any(path.startswith(m + "/") for m in self.mounts)
 
-    def mkdir(self, path, mode=0o755):
-        super().mkdir(path, mode)
-        parent = path.rsplit("/", 1)[0]
+    def mkdir(self, path, mode=0o755, exist_ok=True):
         if not self._in_cgroupfs(path):  # the container's own /sys/fs/cgroup tmpfs
-            return
+            return super().mkdir(path, mode, exist_ok)
+        self._record("mkdir", path)
+        parent = path.rsplit("/", 1)[0]
+        if path in self.dirs and not exist_ok:
+            raise FileExistsError(errno.EEXIST, "File exists", path)
         if parent not in self.dirs:
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
         if path not in self.dirs:
@@ -95,7 +97,7 @@ class CgroupKernel(FakeLinux):
 
 
 def opts(**kw):
-    values = dict(memory=None, pids_limit=None, cpus=None, cgroupns=None)
+    values = dict(memory=None, pids_limit=None, cpus=None, cgroupns=None, cgroup_path=None)
     values.update(kw)
     return SimpleNamespace(**values)
 

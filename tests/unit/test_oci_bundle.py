@@ -127,6 +127,19 @@ def test_resources_map_to_cgroup_limits(tree):
     assert (options.pids_limit, options.memory, options.cpus) == ("64", str(64 << 20), "0.5")
 
 
+def test_cgroups_path_becomes_cgroup_path(tree):
+    options = planned(tree, lambda c: c["linux"].update(cgroupsPath="/default/ctr1")).options
+    assert options.cgroup_path == "/default/ctr1"
+    assert planned(tree, lambda c: c["linux"].update(cgroupsPath="")).options.cgroup_path is None
+
+
+@pytest.mark.parametrize("bad", ["default/ctr1", "/default/../ctr1", "system.slice:docker:ctr1"])
+def test_a_relative_or_unclean_cgroups_path_is_refused_by_field(tree, bad):
+    with pytest.raises(ContainerError, match=rf"config.json: linux.cgroupsPath: '{bad}': an absolute path") as raised:
+        planned(tree, lambda c: c["linux"].update(cgroupsPath=bad))
+    assert raised.value.code == errors.OCI_UNSUPPORTED
+
+
 def test_mounts_become_volumes_and_tmpfs(tree):
     def change(config):
         config["mounts"] += [

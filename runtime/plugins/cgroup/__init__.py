@@ -6,6 +6,8 @@ As nsjail splits cgroup.cc and cgroup2.cc, each version is its own module:
   v2.py         ROOT/demo-runtime/<id> in the unified hierarchy, always; the init is born
                 in it (clone3 CLONE_INTO_CGROUP)
   v1.py         OWN/demo-runtime/<id>, only in the hierarchies of a limit's controllers
+--cgroup-path P (an OCI config's linux.cgroupsPath) puts it at ROOT/P instead, in each of
+those hierarchies, as runc does with an absolute path.
 This module decides where each limit's controller is: on a v1 hierarchy if one has it,
 else in the unified hierarchy if it offers it there (a hybrid host), else the limit is
 refused. Why v1 only on demand: moving a process between cgroups waits for an RCU grace
@@ -24,7 +26,7 @@ left in the cgroups and removes them, retrying while they empty.
 import os
 import time
 
-from ...errors import USAGE, ContainerError
+from ...errors import NAME_IN_USE, USAGE, ContainerError
 from ...linux import CLONE_NEWCGROUP, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT
 from ...plugin import Option, Plugin
 from . import v2
@@ -35,6 +37,18 @@ from .v2 import V2Group
 
 MOUNT_POINT = "/sys/fs/cgroup"
 _FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
+
+
+def check_path(text):
+    """A --cgroup-path as given, if it is one (None: none given)."""
+    if text is None:
+        return None
+    names = text.split("/")
+    if not text.startswith("/") or text == "/" or {"", ".", ".."} & set(names[1:]):
+        # A relative path (runc: under its own cgroup) has no place in v2, whose own
+        # cgroup holds the runtime's process and so can have no children with controllers.
+        raise ContainerError(USAGE, f"--cgroup-path {text!r}: an absolute path from the cgroup root, with no '.', '..' or empty names")
+    return text
 
 
 def place(found, controllers, offered):
@@ -69,6 +83,7 @@ class Cgroup(Plugin):
         Option("--pids-limit", "N", f"at most N processes and threads (default {DEFAULT_PIDS_LIMIT}; 0 or unlimited: none)"),
         Option("--cpus", "N", "CPU time, in CPUs (e.g. 0.5)"),
         Option("--cgroupns", "MODE", "private (default): the container's cgroup is its / ; host: the host's view, nothing mounted"),
+        Option("--cgroup-path", "PATH", "the container's cgroup at PATH from each hierarchy's root (absolute, new; made and removed), not demo-runtime/<id>"),
     )
     teardown_after_sigkill = True
 
@@ -91,10 +106,14 @@ class Cgroup(Plugin):
             del wanted["pids"]  # the default only where it can be had, as in podman
         v1, unified, v2_controllers = place(found, {CONTROLLER[w] for w in wanted}, offered)
         name = f"{os.getpid()}-{time.monotonic_ns() % 1000000:06d}"
-        groups = ([V2Group(unified, name, v2_controllers)] if unified else []) + [V1Group(h, name) for h in v1]
+        location = check_path(ctx.options.cgroup_path)
+        groups = ([V2Group(unified, name, v2_controllers, location)] if unified else []) + [V1Group(h, name, location) for h in v1]
         for group in groups:
             self.groups.append(group)  # before mkdir: teardown copes with half-made state
-            group.make(linux)
+            try:
+                group.make(linux)
+            except FileExistsError:  # someone else's: teardown leaves it alone
+                raise ContainerError(NAME_IN_USE, f"--cgroup-path {location}: {group.path} exists already (another cgroup's)") from None
         for group in groups:
             group.write_limits(linux, {w: value for w, value in wanted.items() if CONTROLLER[w] in group.controllers})
         if unified:

@@ -61,28 +61,53 @@ def hierarchies(proc_cgroup, mountinfo):
 
 
 class Group:
-    """The container's cgroup directory in one hierarchy: parent/<name>."""
+    """The container's cgroup in one hierarchy, at `location` under the hierarchy's root.
+
+    Under demo-runtime's own parent (`shared`, made by the first container in and removed
+    by the last one out), or at a path the user named (--cgroup-path): then the
+    directories above it that make() created are removed again, if empty; those that
+    existed are someone else's (podman's /libpod_parent, a kubelet's pod cgroup)."""
 
     version = 0
 
-    def __init__(self, hierarchy, parent, name):
+    def __init__(self, hierarchy, location, shared=None):
         self.hierarchy = hierarchy
-        self.parent = f"{hierarchy.mount}{parent}/{GROUP}"
-        self.path = f"{self.parent}/{name}"
+        self.location = location  # "/demo-runtime/<id>", "/user.slice/demo-runtime/<id>", "/libpod_parent/libpod-<ID>"
+        self.path = f"{hierarchy.mount}{location}"
+        self.shared = shared  # demo-runtime's parent, if the cgroup is in it
+        self.made = []  # what make() created, outermost first, the cgroup itself last
+
+    def above(self):
+        """The directories make() makes before the cgroup, outermost first."""
+        if self.shared:
+            return [self.shared]
+        parts = self.location.strip("/").split("/")[:-1]
+        return [f"{self.hierarchy.mount}/{'/'.join(parts[: i + 1])}" for i in range(len(parts))]
 
     def make(self, linux):
-        for attempt in range(10):  # another container's teardown may remove the parent meanwhile
-            linux.mkdir(self.parent)
-            self.prepare_parent(linux)
+        """Makes the directories and the cgroup, which must be new (FileExistsError)."""
+        for attempt in range(10):  # another container's teardown may remove a parent meanwhile
             try:
-                linux.mkdir(self.path)
+                for directory in self.above():
+                    self._claim(linux, directory)
+                self.prepare_parent(linux)
+                linux.mkdir(self.path, exist_ok=False)
+                self.made.append(self.path)
                 return
             except FileNotFoundError:
                 if attempt == 9:
                     raise
 
+    def _claim(self, linux, directory):
+        try:
+            linux.mkdir(directory, exist_ok=False)
+        except FileExistsError:
+            return
+        if directory not in self.made:
+            self.made.append(directory)
+
     def prepare_parent(self, linux):
-        """What the parent needs before a child cgroup can be used (per version)."""
+        """What the parents need before a child cgroup can be used (per version)."""
 
     def write_limits(self, linux, wanted):
         for knob, text in self.limit_files(wanted):
@@ -92,7 +117,9 @@ class Group:
         linux.write_file(f"{self.path}/cgroup.procs", str(pid))
 
     def remove(self, linux, deadline):
-        """rmdir, killing what is left in it until it empties; then the shared parent if unused."""
+        """rmdir, killing what is left in it until it empties (only a cgroup make() made)."""
+        if self.path not in self.made:
+            return
         while True:
             try:
                 linux.rmdir(self.path)
@@ -104,12 +131,15 @@ class Group:
                     raise
                 self.kill_all(linux)
                 time.sleep(0.005)
+        self.made.remove(self.path)
 
     def remove_parent(self, linux):
-        try:
-            linux.rmdir(self.parent)  # the last container out removes the shared parent
-        except OSError:
-            pass
+        """The directories above that make() made, and the shared parent: if now empty."""
+        for directory in reversed(self.made + [d for d in [self.shared] if d and d not in self.made]):
+            try:
+                linux.rmdir(directory)  # the last container out removes the shared parent
+            except OSError:
+                pass  # another container's cgroup is in it
 
     def kill_all(self, linux):
         for pid in (linux.read_file(f"{self.path}/cgroup.procs", 1 << 20) or "").split():

@@ -8,7 +8,7 @@ which waits for an RCU grace period: 5-15 ms); hence v1 is used only for a limit
 import os
 
 from ...linux import MS_RDONLY
-from .hierarchy import Group
+from .hierarchy import GROUP, Group
 from .limits import CONTROLLER, CPU_PERIOD
 
 _FILES = {
@@ -21,8 +21,10 @@ _FILES = {
 class V1Group(Group):
     version = 1
 
-    def __init__(self, hierarchy, name):
-        super().__init__(hierarchy, hierarchy.own.rstrip("/"), name)
+    def __init__(self, hierarchy, name, location=None):
+        """Nested under our own cgroup, or at `location` from the hierarchy's root."""
+        shared = f"{hierarchy.own.rstrip('/')}/{GROUP}"
+        super().__init__(hierarchy, location or f"{shared}/{name}", None if location else hierarchy.mount + shared)
         self.controllers = set(hierarchy.controllers.split(","))
 
     def make(self, linux):
@@ -30,7 +32,7 @@ class V1Group(Group):
         if "cpuset" in self.controllers:
             # v1 starts a cpuset empty, and no task can join an empty one.
             for knob in ("cpuset.cpus", "cpuset.mems"):
-                for directory in (self.parent, self.path):
+                for directory in self.above() + [self.path]:
                     if not (linux.read_file(f"{directory}/{knob}") or "").strip():
                         above = os.path.dirname(directory)
                         linux.write_file(f"{directory}/{knob}", linux.read_file(f"{above}/{knob}") or "\n")

@@ -1,4 +1,5 @@
-"""cgroup v2: one unified hierarchy; the container's cgroup is ROOT/demo-runtime/<id>.
+"""cgroup v2: one unified hierarchy; the container's cgroup is ROOT/demo-runtime/<id>
+(or a --cgroup-path from ROOT).
 
 Not under our own cgroup: v2 lets only a cgroup without processes have children with
 controllers. The init is born in it (clone3 CLONE_INTO_CGROUP), with no migration.
@@ -26,13 +27,15 @@ def available(linux, hierarchy):
 class V2Group(Group):
     version = 2
 
-    def __init__(self, hierarchy, name, controllers):
-        super().__init__(hierarchy, "", name)
+    def __init__(self, hierarchy, name, controllers, location=None):
+        """At ROOT/demo-runtime/<name>, or at `location` from the root."""
+        shared = None if location else f"{hierarchy.mount}/{GROUP}"
+        super().__init__(hierarchy, location or f"/{GROUP}/{name}", shared)
         self.controllers = set(controllers)  # to enable for the container's cgroup
-        self.name = name
 
     def prepare_parent(self, linux):
-        for directory in (self.hierarchy.mount, self.parent):
+        # Each directory from the root down enables them for the next one.
+        for directory in [self.hierarchy.mount] + self.above():
             enabled = set((linux.read_file(f"{directory}/cgroup.subtree_control") or "").split())
             if self.controllers - enabled:
                 text = " ".join(f"+{c}" for c in sorted(self.controllers - enabled))
@@ -57,7 +60,7 @@ class V2Group(Group):
     def _born_in(self, linux, pid):
         for line in (linux.read_file(f"/proc/{pid}/cgroup", 65536) or "").splitlines():
             if line.startswith("0::"):
-                return line.endswith(f"/{GROUP}/{self.name}")
+                return line.endswith(self.location)
         return False
 
     def kill_all(self, linux):
