@@ -11,8 +11,8 @@ import gzip
 import hashlib
 import json
 import lzma
-import os
 import tarfile
+from stat import S_ISDIR, S_ISREG
 import zlib
 
 from .. import errors
@@ -29,8 +29,8 @@ READ_ERRORS = (tarfile.ReadError, EOFError, zlib.error, gzip.BadGzipFile, lzma.L
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def machine_architecture():
-    machine = os.uname().machine
+def machine_architecture(linux):
+    machine = linux.uname().machine
     return ARCHITECTURES.get(machine, machine)
 
 
@@ -67,29 +67,43 @@ class Image:
 
 
 class _Directory:
-    def __init__(self, path):
+    def __init__(self, linux, path):
+        self.linux = linux
         self.path = path
 
+    @property
+    def members(self):
+        return self.linux.listdir(self.path)
+
+    def _stat(self, name):
+        try:
+            return self.linux.stat(f"{self.path}/{name}")
+        except OSError:
+            return None
+
     def has(self, name):
-        return os.path.isfile(os.path.join(self.path, name))
+        found = self._stat(name)
+        return found is not None and S_ISREG(found.st_mode)
 
     def open(self, name):
         try:
-            return open(os.path.join(self.path, name), "rb")
+            return self.linux.open_for_reading(f"{self.path}/{name}")
         except OSError as e:
             raise corrupt(f"{name}: {e.strerror}") from None
 
     def size(self, name):
-        return os.path.getsize(os.path.join(self.path, name))
+        found = self._stat(name)
+        return found.st_size if found is not None else 0
 
     def close(self):
         pass
 
 
 class _Tar:
-    def __init__(self, path):
+    def __init__(self, file, path):
+        self.file = file
         try:
-            self.tar = tarfile.open(path, "r:*")
+            self.tar = tarfile.open(fileobj=file, mode="r:*")
             self.members = {}
             for member in self.tar:
                 self.members["/".join(p for p in member.name.split("/") if p not in ("", "."))] = member
@@ -121,27 +135,33 @@ class _Tar:
 
     def close(self):
         self.tar.close()
+        self.file.close()
 
 
-def open_source(path):
-    if os.path.isdir(path):
-        return _Directory(path)
-    if not os.path.exists(path):
-        raise ContainerError(errors.IMAGE_MISSING, f"{path}: no such file or directory")
-    if not os.access(path, os.R_OK):
-        raise ContainerError(errors.IMAGE_MISSING, f"{path}: permission denied")
-    return _Tar(path)
+def open_source(linux, path):
+    try:
+        if S_ISDIR(linux.stat(path).st_mode):
+            return _Directory(linux, path)
+        file = linux.open_for_reading(path)
+    except OSError as e:
+        raise ContainerError(errors.IMAGE_MISSING, f"{path}: {e.strerror.lower()}") from None
+    try:
+        return _Tar(file, path)
+    except BaseException:
+        file.close()
+        raise
 
 
 # --- reading the image ----------------------------------------------------------------
 
 
-def read(path, ref=None):
+def read(linux, path, ref=None):
     """The Image in the archive or layout at `path` (its source stays open: close() it)."""
-    source = open_source(path)
+    source = open_source(linux, path)
     try:
+        here = machine_architecture(linux)
         if source.has("oci-layout"):
-            image = _read_oci(source, ref)
+            image = _read_oci(source, ref, here)
         elif source.has("manifest.json"):
             image = _read_docker_archive(source, ref)
         else:
@@ -150,7 +170,7 @@ def read(path, ref=None):
                 errors.IMPORT_NOT_AN_IMAGE,
                 f"{path} is not an image: no manifest.json (docker-archive) or oci-layout (OCI image layout){hint}",
             )
-        _check_platform(image.config)
+        _check_platform(image.config, here)
         return source, image
     except BaseException:
         source.close()
@@ -158,9 +178,7 @@ def read(path, ref=None):
 
 
 def _looks_like_rootfs(source):
-    members = getattr(source, "members", None)
-    names = members if members is not None else os.listdir(source.path)
-    return any(name in names for name in ("bin/sh", "etc/passwd", "bin", "etc"))
+    return any(name in source.members for name in ("bin/sh", "etc/passwd", "bin", "etc"))
 
 
 def _json(source, name, digest=None, size=None):
@@ -198,9 +216,9 @@ def _field(document, key, kind, where):
     return value
 
 
-def _read_oci(source, ref):
+def _read_oci(source, ref, here):
     index = _json(source, "index.json")
-    descriptor = _choose(source, _field(index, "manifests", list, "index.json"), ref, "index.json")
+    descriptor = _choose(source, _field(index, "manifests", list, "index.json"), ref, "index.json", here)
     manifest = _descriptor_json(source, descriptor)
     config_descriptor = _field(manifest, "config", dict, "the manifest")
     config = _descriptor_json(source, config_descriptor)
@@ -227,8 +245,9 @@ def _ref_name(descriptor):
     return next((annotations[k] for k in REF_ANNOTATIONS if k in annotations), None)
 
 
-def _choose(source, descriptors, ref, where):
-    """The one image manifest among `descriptors`, through manifest lists, for this machine."""
+def _choose(source, descriptors, ref, where, here):
+    """The one image manifest among `descriptors`, through manifest lists, for the
+    architecture `here`."""
     if ref is not None:
         descriptors = [d for d in descriptors if isinstance(d, dict) and ref in (_ref_name(d), d.get("digest"))]
         if not descriptors:
@@ -240,12 +259,12 @@ def _choose(source, descriptors, ref, where):
         platform = descriptor.get("platform")
         if platform:
             platforms.append(f"{platform.get('os')}/{platform.get('architecture')}")
-            if (platform.get("os"), platform.get("architecture")) != ("linux", machine_architecture()):
+            if (platform.get("os"), platform.get("architecture")) != ("linux", here):
                 continue
         if descriptor.get("mediaType") in (OCI_INDEX, DOCKER_LIST):
             nested = _descriptor_json(source, descriptor)
             try:
-                descriptor = _choose(source, _field(nested, "manifests", list, "a manifest list"), None, "a manifest list")
+                descriptor = _choose(source, _field(nested, "manifests", list, "a manifest list"), None, "a manifest list", here)
             except ContainerError as e:
                 if e.code == errors.IMPORT_NO_PLATFORM and len(descriptors) > 1:
                     continue
@@ -255,7 +274,7 @@ def _choose(source, descriptors, ref, where):
         if platforms:
             raise ContainerError(
                 errors.IMPORT_NO_PLATFORM,
-                f"no image for linux/{machine_architecture()} in the manifest list (it has {', '.join(platforms)})",
+                f"no image for linux/{here} in the manifest list (it has {', '.join(platforms)})",
             )
         raise corrupt(f"{where} lists no image")
     if len(candidates) > 1:
@@ -312,11 +331,10 @@ def _digest_in_name(name):
     return None, None
 
 
-def _check_platform(config):
+def _check_platform(config, here):
     if not isinstance(config, dict):
         raise corrupt("the image config is not an object")
     architecture, system = config.get("architecture"), config.get("os")
-    here = machine_architecture()
     if (architecture and architecture != here) or (system and system != "linux"):
         raise ContainerError(errors.IMPORT_NO_PLATFORM, f"the image is for {system}/{architecture}, this machine is linux/{here}")
 

@@ -8,9 +8,7 @@ staging tree and the partial image are removed, and the output appears only whol
 """
 
 import os
-import shutil
 import sys
-import tempfile
 from stat import S_ISDIR
 
 import _signal as signal
@@ -55,14 +53,16 @@ def main(argv):
         return 0
     if len(positional) != 1:
         raise UsageError("image import takes one FILE")
-    if os.geteuid() != 0:
-        _reexec_in_fakeroot(argv)
-    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    from ..linux import Linux
+
+    linux = Linux()
+    if linux.geteuid() != 0:
+        _reexec_in_fakeroot(linux, argv)
+    previous = linux.set_signal_handlers({signal.SIGTERM: _interrupt, signal.SIGHUP: _interrupt})
     try:
-        import_image(positional[0], options.output, options.ref)
+        import_image(linux, positional[0], options.output, options.ref)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        linux.set_signal_handlers(previous)
     return 0
 
 
@@ -70,13 +70,13 @@ def _interrupt(signum, frame):
     raise Interrupted(signum)
 
 
-def _reexec_in_fakeroot(argv):
-    fakeroot = shutil.which("fakeroot")
+def _reexec_in_fakeroot(linux, argv):
+    fakeroot = linux.find_program("fakeroot")
     if fakeroot is None:
         raise ContainerError(errors.IMPORT_OUTPUT, "image import needs fakeroot when not root (apt-get install fakeroot)")
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(fakeroot, [fakeroot, "--", sys.executable, "-m", "runtime", "image", *argv])
+    linux.execve(fakeroot, [fakeroot, "--", sys.executable, "-m", "runtime", "image", *argv], os.environ)
 
 
 def default_output(source):
@@ -92,29 +92,30 @@ def _say(message):
     print(f"demo-runtime: {message}", file=sys.stderr, flush=True)
 
 
-def import_image(source_path, output=None, ref=None):
+def import_image(linux, source_path, output=None, ref=None):
     """Import `source_path` into `output`; returns (output path, image size in bytes)."""
-    from ..linux import Linux
     from . import archive, config, ext4, layers
 
     output = os.path.abspath(output or default_output(source_path))
     out_dir = os.path.dirname(output)
-    if os.path.isdir(output):
+    if _is_directory(linux, output):
         raise ContainerError(errors.IMPORT_OUTPUT, f"output {output} is a directory")
-    if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK | os.X_OK):
-        raise ContainerError(errors.IMPORT_OUTPUT, f"output directory {out_dir} does not exist or is not writable")
-    source, image = archive.read(source_path, ref)
+    if not _is_directory(linux, out_dir):
+        raise ContainerError(errors.IMPORT_OUTPUT, f"output directory {out_dir} does not exist")
+    source, image = archive.read(linux, source_path, ref)
     base = os.path.basename(output)
     leftovers = None
     try:
         defaults = config.defaults_from(image.config)
-        fd, partial = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=out_dir)
-        os.close(fd)
-        staging = tempfile.mkdtemp(prefix=f".{base}.staging.", dir=out_dir)
-        leftovers = Leftovers(Linux(), staging, partial, partial + ".json")
-        root = os.path.join(staging, "rootfs")
-        os.mkdir(root, 0o755)
-        tree = layers.Tree(root)
+        try:
+            partial = linux.make_temporary(out_dir, f".{base}.", ".tmp")
+        except PermissionError:
+            raise ContainerError(errors.IMPORT_OUTPUT, f"output directory {out_dir} is not writable") from None
+        staging = linux.make_temporary(out_dir, f".{base}.staging.", is_directory=True)
+        leftovers = Leftovers(linux, staging, partial, partial + ".json")
+        root = f"{staging}/rootfs"
+        linux.mkdir(root, 0o755)
+        tree = layers.Tree(linux, root)
         try:
             for number, layer in enumerate(image.layers, 1):
                 size = layer.stored_size()
@@ -129,13 +130,20 @@ def import_image(source_path, output=None, ref=None):
         if tree.devices_skipped:
             _say(f"skipped {tree.devices_skipped} device node(s): the runtime gives /dev its own")
         _say(f"writing {output}")
-        size = ext4.make(root, partial)[0]
-        os.chmod(partial, 0o644)
+        size = ext4.make(linux, root, partial)[0]
+        linux.chmod(partial, 0o644)
         settings = partial + ".json"
-        with open(settings, "wb") as f:
-            f.write(config.dump(defaults))
-        os.rename(settings, config.path_for(output))
-        os.rename(partial, output)
+        fd = linux.open(settings, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            linux.write_all(fd, config.dump(defaults))
+        finally:
+            linux.close(fd)
+        linux.rename(settings, config.path_for(output))
+        try:
+            linux.rename(partial, output)
+        except OSError:
+            linux.unlink(config.path_for(output))  # no run defaults without their image
+            raise
     finally:
         source.close()
         if leftovers is not None:
@@ -144,6 +152,13 @@ def import_image(source_path, output=None, ref=None):
     print(f"Imported {image.description} into {output} ({size // 2**20} MiB, {len(image.layers)} layer(s))")
     print(f"  run defaults: {config.path_for(output)}")
     return output, size
+
+
+def _is_directory(linux, path):
+    try:
+        return S_ISDIR(linux.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 class Leftovers:
@@ -161,13 +176,12 @@ class Leftovers:
             quiet = linux.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):  # holding the caller's pipes would keep them open
                 linux.dup2(quiet, fd)
-            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(signum, signal.SIG_IGN)
+            linux.set_signal_handlers({s: signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)})
             try:
                 if linux.read(read_end, 1) != b"d":
                     self.remove()
             finally:
-                os._exit(0)
+                linux.exit_now(0)
         linux.close(read_end)
 
     def remove(self):

@@ -10,7 +10,6 @@ inside the tree, whatever earlier entries put there. Whiteouts (`.wh.NAME`, opaq
 
 import base64
 import os
-import shutil
 import stat
 import tarfile
 
@@ -23,7 +22,6 @@ OPAQUE = ".wh..wh..opq"
 # as libarchive (bsdtar) does, base64-encoded.
 _CAPABILITY_KEYS = ("SCHILY.xattr.security.capability", "LIBARCHIVE.xattr.security.capability")
 _CAPABILITY_XATTR = "security.capability"
-_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _COPY_CHUNK = 1 << 20
 
 
@@ -42,74 +40,89 @@ def components(name, what="path"):
 
 
 class Tree:
-    """The staging directory the layers are applied to, in order."""
+    """The staging directory the layers are applied to, in order, through linux's *_at
+    calls (relative to a directory descriptor, no symlink followed)."""
 
-    def __init__(self, root):
+    def __init__(self, linux, root):
+        self.linux = linux
         self.root = root
-        self.root_fd = os.open(root, _DIRECTORY)
+        self.root_fd = linux.open_directory(root)
         self.devices_skipped = 0
 
     def close(self):
-        os.close(self.root_fd)
+        self.linux.close(self.root_fd)
 
     def _open_dir(self, parts, create):
         """An fd on directory `parts`, walked without following any symlink; None if
         it does not exist and create is False."""
-        fd = os.dup(self.root_fd)
+        linux = self.linux
+        fd = linux.dup(self.root_fd)
         try:
             for i, part in enumerate(parts):
                 try:
-                    child = os.open(part, _DIRECTORY, dir_fd=fd)
+                    child = linux.open_directory_at(fd, part)
                 except FileNotFoundError:
                     if not create:
-                        os.close(fd)
+                        linux.close(fd)
                         return None
-                    os.mkdir(part, 0o755, dir_fd=fd)  # a layer may leave parents implicit
-                    child = os.open(part, _DIRECTORY, dir_fd=fd)
-                except (NotADirectoryError, OSError) as e:
+                    linux.mkdir_at(fd, part, 0o755)  # a layer may leave parents implicit
+                    child = linux.open_directory_at(fd, part)
+                except OSError as e:
                     here = "/".join(parts[: i + 1])
-                    if _is_symlink(fd, part):
+                    found = linux.lstat_at(fd, part)
+                    if found is not None and stat.S_ISLNK(found.st_mode):
                         raise unsafe(f"layer path {'/'.join(parts)!r} goes through the symlink {here!r}") from None
                     if isinstance(e, NotADirectoryError):
                         raise ContainerError(
                             errors.IMPORT_CORRUPT, f"layer path {'/'.join(parts)!r}: {here!r} is not a directory"
                         ) from None
                     raise
-                os.close(fd)
+                linux.close(fd)
                 fd = child
             return fd
         except BaseException:
-            os.close(fd)
+            linux.close(fd)
             raise
 
     def apply(self, tar, layer_name):
-        """Apply one layer: `tar` is a tarfile opened for streaming ("r|")."""
+        """Apply one layer: `tar` is a tarfile opened for streaming ("r|"). The kernel
+        refusing a write (ENOSPC, EACCES...) is IMPORT_OUTPUT, naming the entry."""
         written = set()  # names this layer made: its own whiteouts must spare them
         directories = []  # (parts, member): metadata set once the layer's files are in
-        for member in tar:
-            parts = components(member.name)
-            if not parts:
-                if member.isdir():
-                    directories.append((parts, member))
-                continue
-            leaf = parts[-1]
-            if leaf == OPAQUE:
-                self._opaque(parts[:-1], written)
-            elif leaf.startswith(WHITEOUT + WHITEOUT):
-                continue  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs), not content
-            elif leaf.startswith(WHITEOUT):
-                self._whiteout(parts[:-1], leaf[len(WHITEOUT) :], written, member.name)
-            else:
-                self._entry(tar, member, parts, written, directories)
-        # Deepest first: a parent's mode (say 0555) must not stop its children's.
-        for parts, member in sorted(directories, key=lambda d: len(d[0]), reverse=True):
-            fd = self._open_dir(parts, create=False)
-            if fd is None:
-                continue  # whited out or replaced later in this layer
-            try:
-                _set_metadata(fd, member)
-            finally:
-                os.close(fd)
+        member = None
+        try:
+            for member in tar:
+                self._member(tar, member, written, directories)
+            # Deepest first: a parent's mode (say 0555) must not stop its children's.
+            for parts, member in sorted(directories, key=lambda d: len(d[0]), reverse=True):
+                fd = self._open_dir(parts, create=False)
+                if fd is None:
+                    continue  # whited out or replaced later in this layer
+                try:
+                    self._set_metadata(fd, member)
+                finally:
+                    self.linux.close(fd)
+        except OSError as e:
+            if e.errno is None:  # a damaged stream (gzip.BadGzipFile), not the kernel
+                raise
+            where = f"{member.name}: " if member is not None else ""
+            raise ContainerError(errors.IMPORT_OUTPUT, f"layer {layer_name}: {where}{e.strerror}") from None
+
+    def _member(self, tar, member, written, directories):
+        parts = components(member.name)
+        if not parts:
+            if member.isdir():
+                directories.append((parts, member))
+            return
+        leaf = parts[-1]
+        if leaf == OPAQUE:
+            self._opaque(parts[:-1], written)
+        elif leaf.startswith(WHITEOUT + WHITEOUT):
+            return  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs), not content
+        elif leaf.startswith(WHITEOUT):
+            self._whiteout(parts[:-1], leaf[len(WHITEOUT) :], written, member.name)
+        else:
+            self._entry(tar, member, parts, written, directories)
 
     def _whiteout(self, parent, name, written, original):
         if name in ("", ".", "..") or "/" in name:
@@ -120,111 +133,90 @@ class Tree:
         if fd is None:
             return  # nothing below to hide
         try:
-            _remove(fd, name)
+            self.linux.remove_at(fd, name)
         finally:
-            os.close(fd)
+            self.linux.close(fd)
 
     def _opaque(self, directory, written):
         fd = self._open_dir(directory, create=True)
         try:
-            for name in os.listdir(fd):
+            for name in self.linux.listdir(fd):
                 if directory + (name,) not in written:
-                    _remove(fd, name)
+                    self.linux.remove_at(fd, name)
         finally:
-            os.close(fd)
+            self.linux.close(fd)
 
     def _entry(self, tar, member, parts, written, directories):
         if member.ischr() or member.isblk():
             self.devices_skipped += 1
             return
+        linux = self.linux
         parent = self._open_dir(parts[:-1], create=True)
         leaf = parts[-1]
         try:
-            existing = _lstat(parent, leaf)
+            existing = linux.lstat_at(parent, leaf)
             if member.isdir():
                 if existing is None or not stat.S_ISDIR(existing.st_mode):
-                    _remove(parent, leaf)
-                    os.mkdir(leaf, 0o700, dir_fd=parent)
+                    linux.remove_at(parent, leaf)
+                    linux.mkdir_at(parent, leaf, 0o700)
                 directories.append((parts, member))
             elif member.islnk():
                 self._hardlink(parent, leaf, member)
             else:
-                _remove(parent, leaf)
+                linux.remove_at(parent, leaf)
                 if member.issym():
-                    os.symlink(member.linkname, leaf, dir_fd=parent)
-                    _set_link_metadata(parent, leaf, member)
+                    linux.symlink_at(member.linkname, parent, leaf)
+                    linux.set_link_metadata(parent, leaf, member.uid, member.gid, member.mtime)
                 elif member.isfifo():
-                    os.mkfifo(leaf, 0o600, dir_fd=parent)
-                    fd = os.open(leaf, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+                    linux.make_fifo_at(parent, leaf, 0o600)
+                    fd = linux.open_at(parent, leaf, os.O_RDONLY | os.O_NONBLOCK)
                     try:
-                        _set_metadata(fd, member)
+                        self._set_metadata(fd, member)
                     finally:
-                        os.close(fd)
+                        linux.close(fd)
                 elif member.isreg():
                     self._file(tar, member, parent, leaf)
                 else:
                     raise ContainerError(errors.IMPORT_CORRUPT, f"layer entry {member.name!r} has unknown type {member.type!r}")
         finally:
-            os.close(parent)
+            linux.close(parent)
         written.add(parts)
 
     def _file(self, tar, member, parent, leaf):
-        fd = os.open(leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=parent)
+        fd = self.linux.open_at(parent, leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             source = tar.extractfile(member)
             while chunk := source.read(_COPY_CHUNK):
-                _write_all(fd, chunk)
-            _set_metadata(fd, member)
+                self.linux.write_all(fd, chunk)
+            self._set_metadata(fd, member)
         finally:
-            os.close(fd)
+            self.linux.close(fd)
+
+    def _set_metadata(self, fd, member):
+        capability = _capability(member)
+        xattrs = () if capability is None else ((_CAPABILITY_XATTR, capability),)
+        self.linux.set_metadata(fd, member.uid, member.gid, stat.S_IMODE(member.mode), member.mtime, xattrs)
 
     def _hardlink(self, parent, leaf, member):
+        linux = self.linux
         target = components(member.linkname, "hardlink target")
         if not target:
             raise unsafe(f"hardlink {member.name!r} points at the root directory")
         target_dir = self._open_dir(target[:-1], create=False)
-        found = target_dir is not None and _lstat(target_dir, target[-1])
+        found = target_dir is not None and linux.lstat_at(target_dir, target[-1])
         try:
             if not found or stat.S_ISDIR(found.st_mode):
                 raise ContainerError(
                     errors.IMPORT_CORRUPT, f"hardlink {member.name!r} to {member.linkname!r}: no such file before it"
                 )
-            existing = _lstat(parent, leaf)
+            existing = linux.lstat_at(parent, leaf)
             if existing and (existing.st_dev, existing.st_ino) == (found.st_dev, found.st_ino):
                 return
-            _remove(parent, leaf)
-            os.link(target[-1], leaf, src_dir_fd=target_dir, dst_dir_fd=parent, follow_symlinks=False)
+            linux.remove_at(parent, leaf)
+            linux.link_at(target_dir, target[-1], parent, leaf)
         finally:
             if target_dir is not None:
-                os.close(target_dir)
-
-
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _lstat(dir_fd, name):
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def _is_symlink(dir_fd, name):
-    found = _lstat(dir_fd, name)
-    return found is not None and stat.S_ISLNK(found.st_mode)
-
-
-def _remove(dir_fd, name):
-    found = _lstat(dir_fd, name)
-    if found is None:
-        return
-    if stat.S_ISDIR(found.st_mode):
-        shutil.rmtree(name, dir_fd=dir_fd)  # fd-based: it follows no symlink either
-    else:
-        os.unlink(name, dir_fd=dir_fd)
+                linux.close(target_dir)
 
 
 def _capability(member):
@@ -234,21 +226,6 @@ def _capability(member):
             raw = value.encode("utf-8", "surrogateescape")
             return base64.b64decode(raw) if key.startswith("LIBARCHIVE") else raw
     return None
-
-
-def _set_metadata(fd, member):
-    """Owner, then mode (chown clears setuid), file capability, mtime, on an open fd."""
-    os.fchown(fd, member.uid, member.gid)
-    os.fchmod(fd, stat.S_IMODE(member.mode))
-    capability = _capability(member)
-    if capability is not None:
-        os.setxattr(fd, _CAPABILITY_XATTR, capability)
-    os.utime(fd, (member.mtime, member.mtime))
-
-
-def _set_link_metadata(dir_fd, name, member):
-    os.chown(name, member.uid, member.gid, dir_fd=dir_fd, follow_symlinks=False)
-    os.utime(name, (member.mtime, member.mtime), dir_fd=dir_fd, follow_symlinks=False)
 
 
 def open_stream(fileobj):

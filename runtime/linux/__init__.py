@@ -7,6 +7,7 @@ to the same interface by tests/unit/test_syscall_layer.py). By concern:
   files.py     files on the host: the image, the runtime's state, leases and caches,
                control files (cgroup, /proc/PID/uid_map, sysctl)
   terminal.py  the pty of -t: window size, raw mode, passing the master
+  signals.py   signal handlers, the signal mask, the wakeup fd
   net.py       netlink (links, addresses, routes; pyroute2, imported on first use), nftables
   this module  clone, namespaces, mounts and paths in the root, loop devices, the lo
                ioctl, capabilities, no_new_privs, seccomp, pidfds
@@ -32,6 +33,7 @@ import struct
 from .files import Files
 from .net import Network
 from .process import Processes
+from .signals import Signals
 from .terminal import Terminals
 
 CLONE_NEWTIME = 0x00000080
@@ -112,7 +114,7 @@ def _shares(info, st):
     )
 
 
-class Linux(Processes, Files, Terminals, Network):
+class Linux(Processes, Files, Signals, Terminals, Network):
     """Real system calls. Errors are raised as OSError with the path involved."""
 
     def __init__(self):

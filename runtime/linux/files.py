@@ -1,9 +1,14 @@
 """Files and directories on the host, not inside a container's root: the image the
-runtime opens, what it keeps (containers' state, bridge leases, the seccomp cache) and
-the kernel's control files it writes (cgroup, /proc/PID/uid_map, sysctl)."""
+runtime opens, what it keeps (containers' state, bridge leases, the seccomp cache), the
+kernel's control files it writes (cgroup, /proc/PID/uid_map, sysctl), and the staging
+tree `image import` builds from an image's untrusted names (the *_at calls: relative to a
+directory descriptor, never following a symlink)."""
 
 import fcntl
 import os
+import stat
+
+_NOFOLLOW_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Files:
@@ -22,6 +27,10 @@ class Files:
 
     def open_directory(self, path):
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def open_for_reading(self, path):
+        """A buffered binary file object (for a library that reads one: tarfile, json)."""
+        return open(path, "rb")
 
     def pread(self, fd, size, offset):
         return os.pread(fd, size, offset)
@@ -73,9 +82,7 @@ class Files:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                self.write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -86,6 +93,30 @@ class Files:
             except OSError:
                 pass
             raise
+
+    def write_all(self, fd, data):
+        """write(2) until all of data is written."""
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    def truncate(self, fd, size):
+        """ftruncate(2): a file grown this way is sparse."""
+        os.ftruncate(fd, size)
+
+    def chmod(self, path, mode):
+        os.chmod(path, mode)
+
+    def make_temporary(self, directory, prefix, suffix="", is_directory=False):
+        """A new file or directory with a unique name in `directory` (mkstemp, mkdtemp):
+        its path, the file empty and closed."""
+        import tempfile  # only in image import
+
+        if is_directory:
+            return tempfile.mkdtemp(suffix, prefix, directory)
+        fd, path = tempfile.mkstemp(suffix, prefix, directory)
+        os.close(fd)
+        return path
 
     def create_file(self, path, mode=0o644):
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, mode))
@@ -128,3 +159,62 @@ class Files:
         import shutil  # off the start path: only a failed or killed start leaves a tree
 
         shutil.rmtree(path, ignore_errors=True)
+
+    # -- a tree built from untrusted names: relative to dir_fd, no symlink followed --
+    def dup(self, fd):
+        return os.dup(fd)
+
+    def open_directory_at(self, dir_fd, name):
+        """The directory `name` in dir_fd; a symlink there is ELOOP or ENOTDIR, never followed."""
+        return os.open(name, _NOFOLLOW_DIRECTORY, dir_fd=dir_fd)
+
+    def open_at(self, dir_fd, name, flags, mode=0o600):
+        """open(2) of `name` in dir_fd, with O_NOFOLLOW and O_CLOEXEC added."""
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+
+    def lstat_at(self, dir_fd, name):
+        """stat of `name` in dir_fd itself (a symlink not followed), or None if there is none."""
+        try:
+            return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def mkdir_at(self, dir_fd, name, mode):
+        os.mkdir(name, mode, dir_fd=dir_fd)
+
+    def symlink_at(self, target, dir_fd, name):
+        os.symlink(target, name, dir_fd=dir_fd)
+
+    def make_fifo_at(self, dir_fd, name, mode):
+        os.mkfifo(name, mode, dir_fd=dir_fd)
+
+    def link_at(self, source_dir_fd, source, dir_fd, name):
+        """A hard link `name` in dir_fd to `source` in source_dir_fd (itself, if a symlink)."""
+        os.link(source, name, src_dir_fd=source_dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+
+    def remove_at(self, dir_fd, name):
+        """Remove `name` from dir_fd, a directory with all below it, following no
+        symlink (shutil.rmtree with dir_fd walks by descriptors); nothing if absent."""
+        found = self.lstat_at(dir_fd, name)
+        if found is None:
+            return
+        if stat.S_ISDIR(found.st_mode):
+            import shutil  # only in image import
+
+            shutil.rmtree(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
+
+    def set_metadata(self, fd, uid, gid, mode, mtime, xattrs=()):
+        """Owner, then mode (a chown clears setuid), extended attributes ((name, value)
+        pairs), then the mtime (last: each of the others changes the ctime only)."""
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+        for name, value in xattrs:
+            os.setxattr(fd, name, value)
+        os.utime(fd, (mtime, mtime))
+
+    def set_link_metadata(self, dir_fd, name, uid, gid, mtime):
+        """Owner and mtime of the symlink `name` in dir_fd itself (a symlink has no mode)."""
+        os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
+        os.utime(name, (mtime, mtime), dir_fd=dir_fd, follow_symlinks=False)

@@ -22,8 +22,26 @@ class Processes:
     def execve(self, path, argv, env):
         os.execve(path, argv, env)
 
+    def exit_now(self, code):
+        """_exit(2): a forked child ends here, without the parent's atexit handlers or
+        buffers (flush sys.stdout/stderr first when they hold output of one's own)."""
+        os._exit(code)
+
     def getpid(self):
         return os.getpid()
+
+    def geteuid(self):
+        return os.geteuid()
+
+    def uname(self):
+        """uname(2): os.uname_result (sysname nodename release version machine)."""
+        return os.uname()
+
+    def find_program(self, name, path=None):
+        """The program's path on PATH (or `path`, os.pathsep-separated), or None."""
+        import shutil  # off the start path: image import looks for fakeroot, mkfs.ext4
+
+        return shutil.which(name, path=path)
 
     def getppid(self):
         return os.getppid()

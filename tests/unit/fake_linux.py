@@ -8,10 +8,23 @@ listdir, unlink...) are real, so what passes through them is too; so are mkdir,
 create_file, open_directory, read_file, write_file and rmdir under the directory `host` (a test's
 temporary directory), which elsewhere (cgroup files, /proc) are only recorded.
 Processes are not real: fork and clone return a pid and never run a child, waitpid
-returns `statuses`."""
+returns `statuses`, and exit_now raises Exited (so a child's path, run with fork
+returning 0, ends there). Signal handlers are recorded, not installed: `handlers` holds
+what is set, and a test delivers a signal by calling one. The staging tree of image
+import (the *_at calls) is real."""
 
 import fcntl
 import os
+
+from runtime.linux.files import Files
+
+
+class Exited(BaseException):
+    """exit_now(code) in the double: not an Exception, so no `except Exception` stops it."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
 
 
 class FakeLinux:
@@ -29,6 +42,12 @@ class FakeLinux:
         self.shared_loops = []  # what successive shared_loop calls find: a device path or None
         self.winsize = b"\x1e\x00\x5a\x00\x00\x00\x00\x00"  # 30 rows, 90 columns
         self.programs = {}  # program -> (status, stdout, stderr) that run_program returns
+        self.missing_programs = set()  # names find_program finds nowhere (others: the name itself)
+        self.euid = 0
+        self.uname_result = os.uname()
+        self.handlers = {}  # signum -> the handler set_signal_handlers installed
+        self.blocked = set()  # signals block_signals holds
+        self.wakeup_fd = -1
 
     def _record(self, name, *args):
         self.calls.append((name, *args))
@@ -486,3 +505,106 @@ class FakeLinux:
     def nft_has_table(self, table):
         self._record("nft_has_table", table)
         return table in self.tables
+
+    # -- runtime.linux.process: what image import and the children's exits use --------
+    def exit_now(self, code):
+        self._record("exit_now", code)
+        raise Exited(code)
+
+    def geteuid(self):
+        self._record("geteuid")
+        return self.euid
+
+    def uname(self):
+        self._record("uname")
+        return self.uname_result
+
+    def find_program(self, name, path=None):
+        self._record("find_program", name)
+        return None if name in self.missing_programs else name
+
+    # -- runtime.linux.signals: recorded, never installed -------------------------------
+    def set_signal_handlers(self, handlers):
+        self._record("set_signal_handlers", handlers)
+        previous = {signum: self.handlers.get(signum, 0) for signum in handlers}  # 0: SIG_DFL
+        self.handlers.update(handlers)
+        return previous
+
+    def block_signals(self, signums):
+        self._record("block_signals", tuple(signums))
+        self.blocked.update(signums)
+
+    def unblock_signals(self, signums):
+        self._record("unblock_signals", tuple(signums))
+        self.blocked.difference_update(signums)
+
+    def set_wakeup_fd(self, fd):
+        self._record("set_wakeup_fd", fd)
+        previous, self.wakeup_fd = self.wakeup_fd, fd
+        return previous
+
+    # -- runtime.linux.files: host files and image import's staging tree, real: recorded,
+    # then the real layer's own code (whose inner calls come back here, recorded too) ------
+    def open_for_reading(self, path):
+        self._record("open_for_reading", path)
+        return Files.open_for_reading(self, path)
+
+    def write_all(self, fd, data):
+        self._record("write_all", fd)
+        Files.write_all(self, fd, data)
+
+    def truncate(self, fd, size):
+        self._record("truncate", fd, size)
+        Files.truncate(self, fd, size)
+
+    def chmod(self, path, mode):
+        self._record("chmod", path, mode)
+        Files.chmod(self, path, mode)
+
+    def make_temporary(self, directory, prefix, suffix="", is_directory=False):
+        self._record("make_temporary", directory, prefix, is_directory)
+        return Files.make_temporary(self, directory, prefix, suffix, is_directory)
+
+    def dup(self, fd):
+        self._record("dup", fd)
+        return Files.dup(self, fd)
+
+    def open_directory_at(self, dir_fd, name):
+        self._record("open_directory_at", name)
+        return Files.open_directory_at(self, dir_fd, name)
+
+    def open_at(self, dir_fd, name, flags, mode=0o600):
+        self._record("open_at", name, flags)
+        return Files.open_at(self, dir_fd, name, flags, mode)
+
+    def lstat_at(self, dir_fd, name):
+        self._record("lstat_at", name)
+        return Files.lstat_at(self, dir_fd, name)
+
+    def mkdir_at(self, dir_fd, name, mode):
+        self._record("mkdir_at", name, mode)
+        Files.mkdir_at(self, dir_fd, name, mode)
+
+    def symlink_at(self, target, dir_fd, name):
+        self._record("symlink_at", target, name)
+        Files.symlink_at(self, target, dir_fd, name)
+
+    def make_fifo_at(self, dir_fd, name, mode):
+        self._record("make_fifo_at", name, mode)
+        Files.make_fifo_at(self, dir_fd, name, mode)
+
+    def link_at(self, source_dir_fd, source, dir_fd, name):
+        self._record("link_at", source, name)
+        Files.link_at(self, source_dir_fd, source, dir_fd, name)
+
+    def remove_at(self, dir_fd, name):
+        self._record("remove_at", name)
+        Files.remove_at(self, dir_fd, name)
+
+    def set_metadata(self, fd, uid, gid, mode, mtime, xattrs=()):
+        self._record("set_metadata", fd, uid, gid, mode, mtime, tuple(xattrs))
+        Files.set_metadata(self, fd, uid, gid, mode, mtime, xattrs)
+
+    def set_link_metadata(self, dir_fd, name, uid, gid, mtime):
+        self._record("set_link_metadata", name, uid, gid, mtime)
+        Files.set_link_metadata(self, dir_fd, name, uid, gid, mtime)

@@ -1,5 +1,7 @@
-"""Applying layers to a staging tree: order, whiteouts, links, and untrusted paths."""
+"""Applying layers to a staging tree: order, whiteouts, links, and untrusted paths.
+The tree's calls go through the double, which makes them for real (and can fail one)."""
 
+import errno
 import io
 import os
 import stat
@@ -10,14 +12,19 @@ from runtime import errors
 from runtime.errors import ContainerError
 from runtime.images import layers
 
+from .fake_linux import FakeLinux
 from .image_archives import entry, layer
+
+
+def make_tree(tmp_path, linux):
+    root = tmp_path / "root"
+    root.mkdir()
+    return layers.Tree(linux, str(root))
 
 
 @pytest.fixture
 def tree(tmp_path):
-    root = tmp_path / "root"
-    root.mkdir()
-    tree = layers.Tree(str(root))
+    tree = make_tree(tmp_path, FakeLinux(host=tmp_path))
     yield tree
     tree.close()
 
@@ -141,3 +148,60 @@ def test_a_symlink_from_a_lower_layer_is_refused_as_a_parent_too(tree, tmp_path)
     assert error.code == errors.IMPORT_UNSAFE_PATH
     assert "goes through the symlink 'etc'" in str(error)
     assert list((tmp_path / "outside").iterdir()) == []
+
+
+def test_a_directory_swapped_for_a_symlink_during_the_walk_is_not_followed(tmp_path):
+    """Another process of the caller's swaps a staged directory for a symlink to outside
+    between two layers' steps: the walk opens each component O_NOFOLLOW, so the
+    refusal holds at the open itself, not at an earlier check."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    class Racing(FakeLinux):
+        armed = False
+
+        def open_directory_at(self, dir_fd, name):
+            if self.armed and name == "etc":
+                self.armed = False
+                os.rename(f"{tree.root}/etc", f"{tree.root}/etc.old")
+                os.symlink(str(outside), f"{tree.root}/etc")
+            return super().open_directory_at(dir_fd, name)
+
+    tree = make_tree(tmp_path, Racing(host=tmp_path))
+    apply(tree, layer(entry("etc", "dir")))
+    tree.linux.armed = True
+    error = refused(tree, layer(entry("etc/passwd", data=b"root::0:0::/:/bin/sh")))
+    assert error.code == errors.IMPORT_UNSAFE_PATH
+    assert "goes through the symlink 'etc'" in str(error)
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "call, number",
+    [("write_all", errno.ENOSPC), ("mkdir_at", errno.EACCES), ("set_metadata", errno.EPERM), ("remove_at", errno.EROFS)],
+)
+def test_a_refused_write_names_the_layer_and_entry(tmp_path, call, number):
+    tree = make_tree(tmp_path, FakeLinux(host=tmp_path, fail={call: OSError(number, os.strerror(number))}))
+    lower = layer(entry("usr", "dir"), entry("usr/old", data=b"o"))
+    data = layer(entry("usr/.wh.old"), entry("usr/lib/new", data=b"x" * 100))
+    if call == "remove_at":
+        tree.linux.fail.pop(call)
+        apply(tree, lower)
+        tree.linux.fail[call] = OSError(number, os.strerror(number))
+    with pytest.raises(ContainerError) as caught:
+        apply(tree, data)
+    assert caught.value.code == errors.IMPORT_OUTPUT
+    assert str(caught.value).startswith(f"layer test: usr/") and str(caught.value).endswith(os.strerror(number))
+
+
+def test_a_hardlink_to_a_directory_or_to_nothing_is_refused(tree):
+    for target in ("dir", "missing"):
+        error = refused(tree, layer(entry("dir", "dir"), entry("alias", "hardlink", link=target)))
+        assert error.code == errors.IMPORT_CORRUPT
+        assert f"hardlink 'alias' to {target!r}: no such file before it" in str(error)
+
+
+def test_a_path_through_a_file_is_corrupt_not_unsafe(tree):
+    error = refused(tree, layer(entry("f", data=b""), entry("f/inner", data=b"")))
+    assert error.code == errors.IMPORT_CORRUPT
+    assert "'f' is not a directory" in str(error)
