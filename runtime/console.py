@@ -45,9 +45,9 @@ class Console:
         """Copy between our terminal and the pty until the container exits; its wait status."""
         linux = self.linux
         wake_read, wake_write = linux.wakeup_pipe()
-        previous_wakeup = signal.set_wakeup_fd(wake_write)
-        signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so SIGCHLD wakes the wait
-        signal.signal(signal.SIGWINCH, lambda *_: self._resize())
+        previous_wakeup = linux.set_wakeup_fd(wake_write)
+        # A handler for SIGCHLD, so that it wakes the wait.
+        linux.set_signal_handlers({signal.SIGCHLD: lambda *_: None, signal.SIGWINCH: lambda *_: self._resize()})
         saved = linux.raw_mode(0)
         try:
             self._resize()
@@ -74,9 +74,8 @@ class Console:
                             self._hang_up(pid, sources)
         finally:
             linux.restore_mode(0, saved)  # False if the terminal is gone: nothing to restore
-            signal.set_wakeup_fd(previous_wakeup)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+            linux.set_wakeup_fd(previous_wakeup)
+            linux.set_signal_handlers({signal.SIGCHLD: signal.SIG_DFL, signal.SIGWINCH: signal.SIG_DFL})
             linux.close(wake_read)
             linux.close(wake_write)
 

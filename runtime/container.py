@@ -21,7 +21,7 @@ _PYTHON_IGNORES = (signal.SIGPIPE, signal.SIGXFSZ)
 def run(ctx, plugins):
     """Run the container to completion; returns the runtime's exit status."""
     ctx.plugins = plugins
-    previous = {s: signal.signal(s, lambda signum, frame: _forward(ctx, signum)) for s in FORWARDED}
+    previous = ctx.linux.set_signal_handlers({s: lambda signum, frame: _forward(ctx, signum) for s in FORWARDED})
     prepared = []
     janitor = None
     try:
@@ -42,8 +42,7 @@ def run(ctx, plugins):
     finally:
         if janitor:
             janitor.dismiss()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        ctx.linux.set_signal_handlers(previous)
 
 
 def _teardown(ctx, prepared):
@@ -77,13 +76,12 @@ class _Janitor:
         if self.pid == 0:
             ours.close()
             linux.setpgid(0, 0)  # not in the runtime's process group: a Ctrl-C is not for us
-            for signum in FORWARDED:
-                signal.signal(signum, signal.SIG_IGN)
+            linux.set_signal_handlers({s: signal.SIG_IGN for s in FORWARDED})
             try:
                 if self._watch(ctx, theirs):
                     _teardown(ctx, plugins)
             finally:
-                os._exit(0)
+                linux.exit_now(0)
         theirs.close()
         self._socket = ours
         self._linux = ctx.linux
@@ -190,14 +188,14 @@ def _launch(ctx, plugins, janitor, console):
     go_read, go_write = ctx.linux.pipe()  # parent -> child: setup_parent is done, go on
     report_read, report_write = ctx.linux.pipe()  # child -> parent: why it failed; EOF at exec
     # Blocked across clone so no handler runs between clone and ctx.pid being known.
-    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    ctx.linux.block_signals(FORWARDED)
     try:
         pid = ctx.linux.clone(flags, **args)
         if pid == 0:
             _child(ctx, plugins, go_read, report_write, console)
         ctx.pid = pid
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        ctx.linux.unblock_signals(FORWARDED)
     if janitor:
         janitor.watch(pid)
     ctx.linux.close(go_read)
@@ -231,11 +229,10 @@ def _child(ctx, plugins, go_read, report_write, console):
     code = errors.RUNTIME_FAILURE
     try:
         ctx.linux.set_parent_death_signal(signal.SIGKILL)
-        for signum in FORWARDED + _PYTHON_IGNORES:
-            signal.signal(signum, signal.SIG_DFL)
+        ctx.linux.set_signal_handlers({s: signal.SIG_DFL for s in FORWARDED + _PYTHON_IGNORES})
         # EOF instead of "go": the runtime died before we set the death signal.
         if ctx.linux.read(go_read, 2) != b"go":
-            os._exit(code)
+            ctx.linux.exit_now(code)
         for plugin in plugins:
             plugin.setup_child(ctx)
         if getattr(ctx.options, "explain", False):  # before the console takes stderr over
@@ -253,7 +250,7 @@ def _child(ctx, plugins, go_read, report_write, console):
         ctx.linux.close_on_exec_from(3)
         env = {"PATH": DEFAULT_PATH, "HOME": "/root"}
         env.update(ctx.env)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        ctx.linux.unblock_signals(FORWARDED)
         if ctx.gate:  # OCI create: say the setup is done, wait there for `start`
             report_write = ctx.gate(ctx, env, report_write)
         code, message = exec_failure(ctx, env)
@@ -272,7 +269,7 @@ def report_and_exit(linux, report_write, code, message):
         else:
             linux.write(report_write, f"{code}\n{message}".encode(errors="surrogateescape"))
     finally:
-        os._exit(code)
+        linux.exit_now(code)
 
 
 def exec_failure(ctx, env):

@@ -109,14 +109,14 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None
 
         console, relay = Console(linux), True
     previous = {}
-    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    linux.block_signals(FORWARDED)
     try:
         joiner = linux.fork()
         if joiner == 0:
             _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console, launch, pid_write)
-        previous = {s: signal.signal(s, lambda signum, frame: linux.kill(joiner, signum)) for s in FORWARDED}
+        previous = linux.set_signal_handlers({s: lambda signum, frame: linux.kill(joiner, signum) for s in FORWARDED})
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        linux.unblock_signals(FORWARDED)
     linux.close(report_write)
     try:
         command_pid = None
@@ -147,8 +147,7 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None
             linux.close(pid_read)
         if console:
             console.close()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        linux.set_signal_handlers(previous)
 
 
 class Launch:
@@ -184,17 +183,16 @@ def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, c
             linux.close(pid_write)
         linux.close(report_write)
         if launch.detach:
-            os._exit(0)
+            linux.exit_now(0)
         if console:
             console.close()  # the parent sees EOF if the command fails before it sends its pty
-        for signum in FORWARDED:
-            signal.signal(signum, lambda signum, frame: linux.kill(command, signum))
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        linux.set_signal_handlers({s: lambda signum, frame: linux.kill(command, signum) for s in FORWARDED})
+        linux.unblock_signals(FORWARDED)
         status = linux.waitpid(command)[1]
         code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     except BaseException as e:  # never return into the parent's stack
         report_and_exit(linux, report_write, *setup_failure(ctx, e))
-    os._exit(code)
+    linux.exit_now(code)
 
 
 def _join(linux, pid, pidfd, joins):
@@ -222,8 +220,7 @@ def _command(ctx, process_plugins, report_write, console, detach=False):
         if not detach:
             ctx.linux.set_parent_death_signal(signal.SIGKILL)
         ctx.linux.make_undumpable()  # visible in the container's PID namespace from here on
-        for signum in FORWARDED:
-            signal.signal(signum, signal.SIG_DFL)
+        ctx.linux.set_signal_handlers({s: signal.SIG_DFL for s in FORWARDED})
         for plugin in process_plugins:
             plugin.setup_child(ctx)
         if console:
@@ -231,7 +228,7 @@ def _command(ctx, process_plugins, report_write, console, detach=False):
         else:
             ctx.linux.setsid()  # as the init: no controlling terminal of the caller's to TIOCSTI into
         ctx.linux.close_on_exec_from(3)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        ctx.linux.unblock_signals(FORWARDED)
         code, message = exec_failure(ctx, ctx.env)
     except BaseException as e:
         code, message = setup_failure(ctx, e)

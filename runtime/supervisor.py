@@ -147,7 +147,7 @@ def _supervise(ctx, plugins, record, status_write):
             ctx.linux.write(status_write, _END + f"{code}\n{message}".encode(errors="surrogateescape") + _END)
         except OSError:
             pass
-    os._exit(0)
+    ctx.linux.exit_now(0)
 
 
 def _last_word(linux, fd):

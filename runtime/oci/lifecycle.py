@@ -301,7 +301,7 @@ def run(root, bundle, container_id, pid_file=None, console_socket=None, detach=F
     """create + start; in the foreground, wait for the init and delete: its exit status."""
     pid = create(root, bundle, container_id, pid_file, console_socket)
     linux = Linux()
-    previous = {s: signal.signal(s, lambda signum, frame: linux.kill(pid, signum)) for s in FORWARDED}
+    previous = linux.set_signal_handlers({s: lambda signum, frame: linux.kill(pid, signum) for s in FORWARDED})
     try:
         try:
             start(root, container_id)
@@ -312,8 +312,7 @@ def run(root, bundle, container_id, pid_file=None, console_socket=None, detach=F
             return 0
         status = linux.waitpid(pid)[1]
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        linux.set_signal_handlers(previous)
     delete(root, container_id, force=True, warn=warn)
     return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 

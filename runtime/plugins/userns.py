@@ -107,7 +107,7 @@ class UserNamespace(Plugin):
                     linux.write_file(f"/proc/{parent}/gid_map", gid_map)
                     code = 0
             finally:
-                os._exit(code)
+                linux.exit_now(code)
         linux.close(ready_read)
         try:
             linux.unshare(CLONE_NEWUSER)

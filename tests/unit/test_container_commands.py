@@ -9,7 +9,7 @@ import pytest
 from runtime import cli, commands, enter, errors, supervisor
 from runtime.linux import CLONE_NEWNET, CLONE_NEWUTS
 
-from .fake_linux import FakeLinux
+from .fake_linux import Exited, FakeLinux
 
 
 @pytest.mark.parametrize("text, number", [("TERM", 15), ("sigterm", 15), ("SIGKILL", 9), ("usr1", 10), ("9", 9)])
@@ -95,13 +95,11 @@ def test_the_exec_command_is_undumpable_before_anything_else_of_the_container():
             raise ContainerError(99, ",".join(call[0] for call in ctx.linux.calls))
 
     read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        ctx = Context("img", ["true"], SimpleNamespace(), FakeLinux())
-        enter._command(ctx, [Tell()], write_end, None)  # never returns
+    ctx = Context("img", ["true"], SimpleNamespace(), FakeLinux())
+    with pytest.raises(Exited) as exited:
+        enter._command(ctx, [Tell()], write_end, None)  # ends in exit_now
     os.close(write_end)
     report = os.read(read_end, 4096).decode()
     os.close(read_end)
-    assert os.waitpid(pid, 0)[1] >> 8 == 99
-    assert report.split("\n", 1)[1].split(",") == ["set_parent_death_signal", "make_undumpable"]
+    assert exited.value.code == 99
+    assert report.split("\n", 1)[1].split(",") == ["set_parent_death_signal", "make_undumpable", "set_signal_handlers"]
