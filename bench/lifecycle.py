@@ -3,12 +3,16 @@ next to runc's and nsenter's, interleaved round-robin in one run.
 
     .venv/bin/python bench/lifecycle.py [IMAGE] [--rounds N] [--profile N]      (as root)
 
-Rows: a start to completion of /bin/true (demo-runtime's CLI, runtime.run, runc run from
-the image's tree as a bundle), and /bin/true exec'd into a running container (demo-runtime
+Rows: a start to completion of /bin/true (demo-runtime's CLI, runtime.run of an image
+nothing else holds, runtime.run of an image held by runtime.Image, runc run from the
+image's tree as a bundle), and /bin/true exec'd into a running container (demo-runtime
 exec, Container.exec, runc exec into a runc container of the same tree, nsenter -t PID -a,
 which joins the namespaces and nothing else). Medians and p90 in ms, per second, and
-issue 10's targets as ratios (<= 1: met). --profile N: where N in-process starts spend
-their time, from timestamps each process of a start writes at the steps it passes.
+issue 10's targets as ratios (<= 1: met). Then throughput: --workers processes at once,
+each starting --batch containers one after another, for runtime.run (held, not held) and
+runc run, interleaved in --throughput-rounds rounds: starts per second of the whole.
+--profile N: where N in-process starts spend their time, from timestamps each process of
+a start writes at the steps it passes.
 Like bench/bench.py, it runs in a private mount namespace with cgroup2 at /sys/fs/cgroup
 (runc needs no hybrid layout) and removes what it made.
 """
@@ -16,6 +20,7 @@ Like bench/bench.py, it runs in a private mount namespace with cgroup2 at /sys/f
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -29,6 +34,7 @@ from runtime.linux import Linux
 
 HERE = Path(__file__).resolve().parent
 RUNC_START, INPROCESS_START = "start, runc (`runc run`)", "start, in-process (`runtime.run`)"
+HELD_START = "start, in-process, image held (`runtime.Image`)"
 CLI_EXEC, INPROCESS_EXEC, RUNC_EXEC = "exec, CLI (`demo-runtime exec`)", "exec, in-process (`Container.exec`)", "exec, runc (`runc exec`)"
 
 
@@ -37,7 +43,11 @@ def main(argv=None):
     parser.add_argument("image", nargs="?", default=str(HERE.parent / "testcontainer" / "container.img"))
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also: where N in-process starts spend their time")
+    parser.add_argument("--workers", type=int, default=2, help="processes starting containers at once, for throughput (0: none)")
+    parser.add_argument("--batch", type=int, default=20, help="starts of each worker, one after another")
+    parser.add_argument("--throughput-rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    load = [bench._loadavg()]
     runc = shutil.which("runc")
     if not runc:
         raise SystemExit("bench/lifecycle.py: runc not found (apt-get install runc)")
@@ -54,11 +64,15 @@ def main(argv=None):
         idle = [*runc_cmd, "run", "-d", "--bundle", str(_idle_bundle(bundle)), runc_init]
         bench.run(idle, capture_output=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cli_path = str(Path(sys.executable).parent / "demo-runtime")
-        with runtime.Container(args.image) as mine:
+        # Copies of the image: one for the container the execs go into, one held; starts of
+        # the image itself then find nothing of it attached or mounted, as a first start does.
+        exec_image, held_image = (shutil.copy(args.image, ws.tmp / name) for name in ("exec.img", "held.img"))
+        with runtime.Container(exec_image) as mine, runtime.Image(held_image) as held:
             pid = str(mine.inspect()["pid"])
             rows = {
                 "start, CLI (`demo-runtime IMG true`)": lambda: _check([cli_path, args.image, "/bin/true"]),
                 INPROCESS_START: lambda: _ok(runtime.run(args.image, ["/bin/true"])),
+                HELD_START: lambda: _ok(runtime.run(held, ["/bin/true"])),
                 RUNC_START: lambda: _check([*runc_cmd, "run", "--bundle", str(bundle), next(ids)]),
                 CLI_EXEC: lambda: _check([cli_path, "exec", "-T", mine.name, "/bin/true"]),
                 INPROCESS_EXEC: lambda: _ok(mine.exec("/bin/true")),
@@ -66,14 +80,61 @@ def main(argv=None):
                 "nsenter -t PID -a (no hardening)": lambda: _check(["nsenter", "-t", pid, "-a", "/bin/true"]),
             }
             times = bench.interleaved(rows, args.rounds)
-            steps = profile(args.image, args.profile) if args.profile else None
+            load.append(bench._loadavg())
+            starts = {
+                HELD_START: lambda tag: _ok(runtime.run(held, ["/bin/true"])),
+                INPROCESS_START: lambda tag: _ok(runtime.run(args.image, ["/bin/true"])),
+                RUNC_START: lambda tag: _check([*runc_cmd, "run", "--bundle", str(bundle), f"{ws.id_prefix}{tag}"]),
+            }
+            rates = throughput(starts, args.workers, args.batch, args.throughput_rounds) if args.workers else None
+            load.append(bench._loadavg())
+            steps = profile(held_image, args.profile) if args.profile else None
     finally:
         ws.cleanup()
+    print(f"load average (1, 5, 15 min) at the start, after the rounds, after the throughput: {' | '.join(load)}\n")
     print(table(times))
-    print(targets({name: bench.median(values) for name, values in times.items()}))
+    print(targets({name: bench.median(values) for name, values in times.items()}, rates))
+    if rates:
+        print(throughput_table(rates, args.workers, args.batch))
     if steps:
         print(profile_table(steps, args.profile))
     return 0
+
+
+def throughput(starts, workers, batch, rounds):
+    """Per row, starts per second in each round: `workers` forked processes at once, each
+    making `batch` starts one after another; the rows in a new shuffled order each round."""
+    rates = {name: [] for name in starts}
+    for round_ in range(rounds):
+        order = list(starts)
+        random.shuffle(order)
+        for name in order:
+            began = time.perf_counter()
+            pids = []
+            for worker in range(workers):
+                pid = os.fork()
+                if pid == 0:
+                    code = 1
+                    try:
+                        for n in range(batch):
+                            starts[name](f"t{round_}-{worker}-{n}")
+                        code = 0
+                    finally:
+                        os._exit(code)
+                pids.append(pid)
+            failed = [pid for pid in pids if os.waitpid(pid, 0)[1] != 0]
+            if failed:
+                raise SystemExit(f"bench/lifecycle.py: {name}: {len(failed)} of {workers} workers failed")
+            rates[name].append(workers * batch / (time.perf_counter() - began))
+    return rates
+
+
+def throughput_table(rates, workers, batch):
+    lines = ["", f"Throughput: {workers} processes at once, {batch} starts each, one after another (median of the rounds):", ""]
+    lines += ["| what | starts/s | rounds |", "|---|---:|---|"]
+    for name, values in rates.items():
+        lines.append(f"| {name} | {bench.median(values):.0f} | {', '.join(f'{v:.0f}' for v in values)} |")
+    return "\n".join(lines)
 
 
 def _idle_bundle(bundle):
@@ -103,12 +164,20 @@ def table(times):
     return "\n".join(lines)
 
 
-def targets(medians):
+def targets(medians, rates):
     """Issue 10's targets, each as the measured value over its bound (<= 1: met)."""
-    start, runc_start, runc_exec = medians[INPROCESS_START], medians[RUNC_START], medians[RUNC_EXEC]
-    rows = [
-        ("in-process start <= 0.25 x runc's CLI start", start / (0.25 * runc_start), f"{start / runc_start:.2f} x runc"),
-        ("in-process starts >= 150/s", 150 / (1000 / start), f"{1000 / start:.0f}/s"),
+    runc_start, runc_exec = medians[RUNC_START], medians[RUNC_EXEC]
+    rows = []
+    for name, how in ((INPROCESS_START, ""), (HELD_START, ", image held")):
+        start = medians[name]
+        rows += [
+            (f"in-process start{how} <= 0.25 x runc's CLI start", start / (0.25 * runc_start), f"{start / runc_start:.2f} x runc"),
+            (f"in-process starts{how} >= 150/s, one after another", 150 / (1000 / start), f"{1000 / start:.0f}/s"),
+        ]
+        if rates:
+            rate = bench.median(rates[name])
+            rows.append((f"in-process starts{how} >= 150/s, concurrent", 150 / rate, f"{rate:.0f}/s"))
+    rows += [
         ("exec (CLI) <= runc exec's median", medians[CLI_EXEC] / runc_exec, f"{medians[CLI_EXEC] / runc_exec:.2f} x runc exec"),
         ("exec (in-process) <= runc exec's median", medians[INPROCESS_EXEC] / runc_exec, f"{medians[INPROCESS_EXEC] / runc_exec:.2f} x runc exec"),
     ]

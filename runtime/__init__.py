@@ -4,9 +4,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    """runtime.run, runtime.Container, runtime.Result: the Python API (runtime/api.py),
+    """runtime.run, runtime.Container, runtime.Image, runtime.Result: the Python API (runtime/api.py),
     imported on first use only, so the command line's start does not pay for it."""
-    if name in ("run", "Container", "Result"):
+    if name in ("run", "Container", "Image", "Result"):
         from . import api
 
         return getattr(api, name)

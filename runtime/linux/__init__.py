@@ -12,9 +12,9 @@ to the same interface by tests/unit/test_syscall_layer.py). By concern:
   this module  clone, namespaces, mounts and paths in the root, loop devices, the lo
                ioctl, capabilities, no_new_privs, seccomp, pidfds
 ctypes is used only for the calls Python lacks: clone(3), mount, umount2, pivot_root,
-open_tree, move_mount, unshare, setns, sethostname, prctl, capget, capset, openat2,
-close_range, pidfd_open, pidfd_send_signal, fstatfs, each looked up once, on the Linux
-object's libc handles.
+open_tree, move_mount, fsopen, fsconfig, fsmount, unshare, setns, sethostname, prctl,
+capget, capset, openat2, close_range, pidfd_open, pidfd_send_signal, fstatfs, each looked
+up once, on the Linux object's libc handles.
 
 Paths inside a container's root are never handed to the kernel as strings, which it
 would resolve through whatever symlinks the image holds: they are resolved inside the
@@ -410,6 +410,30 @@ class Linux(Processes, Files, Signals, Terminals, Network):
             raise OSError(err, f"open_tree: {os.strerror(err)}" + (" (Linux 5.2+)" if err == errno.ENOSYS else ""), path)
         return fd
 
+    def detached_mount(self, source, fstype, flags=()):
+        """fsopen, fsconfig, fsmount(2): a read-only mount of `source` that is in no mount
+        namespace, as a descriptor. It holds the filesystem's superblock (and its caches)
+        alive until the descriptor closes, however its holder ends. flags: fsconfig's
+        flag options ("noload")."""
+
+        def call(number, *args):
+            fd = self._libc.syscall(number, *args)
+            if fd < 0:
+                err = ctypes.get_errno()
+                name = {_SYS_FSOPEN: "fsopen", _SYS_FSCONFIG: "fsconfig", _SYS_FSMOUNT: "fsmount"}[number]
+                raise OSError(err, f"{name}: {os.strerror(err)}" + (" (Linux 5.2+)" if err == errno.ENOSYS else ""), source)
+            return fd
+
+        context = call(_SYS_FSOPEN, fstype.encode(), _FSOPEN_CLOEXEC)
+        try:
+            call(_SYS_FSCONFIG, context, _FSCONFIG_SET_STRING, b"source", os.fsencode(source), 0)
+            for flag in ("ro", *flags):
+                call(_SYS_FSCONFIG, context, _FSCONFIG_SET_FLAG, flag.encode(), None, 0)
+            call(_SYS_FSCONFIG, context, _FSCONFIG_CMD_CREATE, None, None, 0)
+            return call(_SYS_FSMOUNT, context, _FSMOUNT_CLOEXEC, _MOUNT_ATTR_RDONLY)
+        finally:
+            os.close(context)
+
     def attach_tree_in_root(self, tree_fd, root, path, make=None):
         """move_mount(2) a detached tree onto `path` resolved inside root (through its descriptor)."""
         fd = self._target_in_root(root, path, make)
@@ -669,6 +693,15 @@ _SYS_OPEN_TREE = 428
 _SYS_MOVE_MOUNT = 429
 _AT_FDCWD = -100
 _OPEN_TREE_CLONE = 1
+_SYS_FSOPEN = 430
+_SYS_FSCONFIG = 431
+_SYS_FSMOUNT = 432
+_FSOPEN_CLOEXEC = 1
+_FSMOUNT_CLOEXEC = 1
+_FSCONFIG_SET_FLAG = 0
+_FSCONFIG_SET_STRING = 1
+_FSCONFIG_CMD_CREATE = 6
+_MOUNT_ATTR_RDONLY = 1
 _MOVE_MOUNT_F_EMPTY_PATH = 0x04
 _MOVE_MOUNT_T_EMPTY_PATH = 0x40
 _RESOLVE_NO_MAGICLINKS = 0x02

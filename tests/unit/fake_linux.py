@@ -131,6 +131,10 @@ class FakeLinux:
         self._record("detach_tree", path)
         return os.open(os.devnull, os.O_RDONLY)  # a real fd: teardown closes it
 
+    def detached_mount(self, source, fstype, flags=()):
+        self._record("detached_mount", source, fstype, tuple(flags))
+        return os.open(os.devnull, os.O_RDONLY)  # a real fd: its holder closes it
+
     def attach_tree_in_root(self, tree_fd, root, path, make=None):
         self._record("attach_tree_in_root", path, make)
 

@@ -1,5 +1,6 @@
 """The image checks in the parent, on real files, with the loop device faked."""
 
+import errno
 import os
 
 import pytest
@@ -119,3 +120,22 @@ def test_teardown_closes_what_prepare_opened(tmp_path):
     _, (image_fd, _, _) = prepare(ext4_like(tmp_path / "ok.img"))
     with pytest.raises(OSError):
         os.fstat(image_fd)
+
+
+@pytest.mark.parametrize("failure, code", [(errno.EUCLEAN, errors.IMAGE_CORRUPT), (errno.ENOSYS, None)])
+def test_a_hold_mounts_the_device_read_only_detached_and_names_a_corrupt_image(tmp_path, failure, code):
+    image = ext4_like(tmp_path / "ok.img")
+    plugin, ctx = MountImage(), Context(image, [], options(), FakeLinux())
+    plugin.prepare(ctx)
+    try:
+        os.close(plugin.hold(ctx))
+        assert ctx.linux.named("detached_mount") == [("/dev/loop7", "ext4", ("noload",))]
+        ctx.linux.fail["detached_mount"] = OSError(failure, os.strerror(failure))
+        with pytest.raises((OSError, ContainerError)) as raised:
+            plugin.hold(ctx)
+    finally:
+        plugin.teardown(ctx)
+    if code is None:  # not the image's fault: the kernel's error as it is
+        assert raised.value.errno == failure
+    else:
+        assert raised.value.code == code and image in str(raised.value)
