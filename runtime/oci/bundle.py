@@ -483,8 +483,10 @@ def _cpu(value, plan, field):
     if not isinstance(value, dict):
         raise invalid(f"config.json: {field} must be an object")
     for key, item in value.items():
-        if key not in ("quota", "period"):
+        if key not in ("quota", "period", "shares"):
             REFUSED(item, plan, f"{field}.{key}")
+    if _integer(value.get("shares", 0), f"{field}.shares") > 0:
+        plan.options.cpu_shares = str(value["shares"])
     quota = _integer(value.get("quota", 0), f"{field}.quota")
     if quota > 0:
         period = _integer(value.get("period", 100000), f"{field}.period") or 100000

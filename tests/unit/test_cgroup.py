@@ -97,7 +97,7 @@ class CgroupKernel(FakeLinux):
 
 
 def opts(**kw):
-    values = dict(memory=None, pids_limit=None, cpus=None, cgroupns=None, cgroup_path=None)
+    values = dict(memory=None, pids_limit=None, cpus=None, cgroupns=None, cgroup_path=None, cpu_shares=None)
     values.update(kw)
     return SimpleNamespace(**values)
 

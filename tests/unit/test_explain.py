@@ -12,7 +12,7 @@ from .fake_linux import FakeLinux
 
 
 def options(**overrides):
-    values = dict(disable=[], plugin=[], hostname=None, rw=False, cgroupns=None, cgroup_path=None, memory=None, pids_limit=None, cpus=None)
+    values = dict(disable=[], plugin=[], hostname=None, rw=False, cgroupns=None, cgroup_path=None, cpu_shares=None, memory=None, pids_limit=None, cpus=None)
     values.update(overrides)
     return SimpleNamespace(**values)
 

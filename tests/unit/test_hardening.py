@@ -16,7 +16,7 @@ from .fake_linux import FakeLinux
 def opts(**kw):
     values = dict(
         cap_add=[], cap_drop=[], privileged=False, mask=[], unmask=[], seccomp=None,
-        memory=None, pids_limit=None, cpus=None, cgroupns=None, cgroup_path=None,
+        memory=None, pids_limit=None, cpus=None, cgroupns=None, cgroup_path=None, cpu_shares=None,
     )  # fmt: skip
     values.update(kw)
     return SimpleNamespace(**values)

@@ -127,6 +127,13 @@ def test_resources_map_to_cgroup_limits(tree):
     assert (options.pids_limit, options.memory, options.cpus) == ("64", str(64 << 20), "0.5")
 
 
+def test_cpu_shares_become_the_cgroup_weight_and_other_cpu_fields_are_refused(tree):
+    assert planned(tree, lambda c: c["linux"]["resources"].update(cpu={"shares": 1024})).options.cpu_shares == "1024"
+    assert planned(tree, lambda c: c["linux"]["resources"].update(cpu={"shares": 0})).options.cpu_shares is None
+    with pytest.raises(ContainerError, match=r"config.json: linux.resources.cpu.realtimeRuntime: not supported"):
+        planned(tree, lambda c: c["linux"]["resources"].update(cpu={"shares": 1024, "realtimeRuntime": 5}))
+
+
 def test_cgroups_path_becomes_cgroup_path(tree):
     options = planned(tree, lambda c: c["linux"].update(cgroupsPath="/default/ctr1")).options
     assert options.cgroup_path == "/default/ctr1"
@@ -172,8 +179,8 @@ def test_another_major_version_is_refused(tree, version):
 
 
 def test_an_unknown_field_is_refused_by_its_path(tree):
-    with pytest.raises(ContainerError, match=r"config.json: linux.resources.cpu.shares: not supported"):
-        planned(tree, lambda c: c["linux"]["resources"].update(cpu={"shares": 512}))
+    with pytest.raises(ContainerError, match=r"config.json: linux.resources.cpu.realtimePeriod: not supported"):
+        planned(tree, lambda c: c["linux"]["resources"].update(cpu={"realtimePeriod": 512}))
 
 
 def test_without_the_rootfs_plugin_root_path_is_refused(tree, monkeypatch):

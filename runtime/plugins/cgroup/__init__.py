@@ -82,6 +82,7 @@ class Cgroup(Plugin):
         Option("--memory", "SIZE", "memory limit, e.g. 256m or 1g"),
         Option("--pids-limit", "N", f"at most N processes and threads (default {DEFAULT_PIDS_LIMIT}; 0 or unlimited: none)"),
         Option("--cpus", "N", "CPU time, in CPUs (e.g. 0.5)"),
+        Option("--cpu-shares", "N", "CPU weight against other cgroups, 2-262144 (v1 cpu.shares; v2 cpu.weight, converted as runc does)"),
         Option("--cgroupns", "MODE", "private (default): the container's cgroup is its / ; host: the host's view, nothing mounted"),
         Option("--cgroup-path", "PATH", "the container's cgroup at PATH from each hierarchy's root (absolute, new; made and removed), not demo-runtime/<id>"),
     )

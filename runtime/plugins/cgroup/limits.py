@@ -6,13 +6,19 @@ import sys
 from ...errors import USAGE, ContainerError
 
 CPU_PERIOD = 100000  # microseconds; --cpus N is a quota of N periods
-CONTROLLER = {"memory": "memory", "pids": "pids", "cpus": "cpu"}
+CONTROLLER = {"memory": "memory", "pids": "pids", "cpus": "cpu", "cpu_shares": "cpu"}
+CPU_SHARES = (2, 262144)  # the kernel's range of v1's cpu.shares
 # podman's default; `--pids-limit 0` (or unlimited, or -1 as in Docker) lifts it.
 DEFAULT_PIDS_LIMIT = 2048
 _NO_PIDS_LIMIT = ("0", "-1", "unlimited")
 # The kernel counts memory in pages, at most LONG_MAX bytes' worth (larger values
 # would wrap around, or be taken as no limit).
 _MEMORY_MAX = sys.maxsize // os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_weight(shares):
+    """v2's cpu.weight (1-10000) for v1's cpu.shares (2-262144), as runc and crun convert it."""
+    return 1 + (shares - 2) * 9999 // 262142
 
 
 def parse_size(text):
@@ -34,7 +40,7 @@ def parse_size(text):
 
 
 def limits(options):
-    """{'memory': bytes, 'pids': n, 'cpus': quota per period} for the options given
+    """{'memory': bytes, 'pids': n, 'cpus': quota per period, 'cpu_shares': n} for the options given
     (and the default pids limit)."""
     wanted = {}
     if options.memory is not None:
@@ -57,4 +63,9 @@ def limits(options):
         if not 0.01 <= cpus <= os.cpu_count():
             raise ContainerError(USAGE, f"--cpus: {options.cpus!r} is not a number from 0.01 to {os.cpu_count()}")
         wanted["cpus"] = round(cpus * CPU_PERIOD)
+    if options.cpu_shares is not None:
+        shares = options.cpu_shares.strip()
+        if not shares.isdigit() or not CPU_SHARES[0] <= int(shares) <= CPU_SHARES[1]:
+            raise ContainerError(USAGE, f"--cpu-shares: {options.cpu_shares!r} is not a number from {CPU_SHARES[0]} to {CPU_SHARES[1]}")
+        wanted["cpu_shares"] = int(shares)
     return wanted

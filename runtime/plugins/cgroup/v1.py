@@ -15,6 +15,7 @@ _FILES = {
     "memory": lambda value: [("memory.limit_in_bytes", str(value))],
     "pids": lambda value: [("pids.max", str(value))],
     "cpus": lambda value: [("cpu.cfs_period_us", str(CPU_PERIOD)), ("cpu.cfs_quota_us", str(value))],
+    "cpu_shares": lambda value: [("cpu.shares", str(value))],
 }
 
 

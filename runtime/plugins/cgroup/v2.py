@@ -9,12 +9,13 @@ so the limits' controllers are enabled on the root and on demo-runtime first.
 
 from ...linux import MS_RDONLY
 from .hierarchy import GROUP, Group
-from .limits import CPU_PERIOD
+from .limits import CPU_PERIOD, cpu_weight
 
 _FILES = {
     "memory": lambda value: [("memory.max", str(value)), ("memory.swap.max", "0")],
     "pids": lambda value: [("pids.max", str(value))],
     "cpus": lambda value: [("cpu.max", f"{value} {CPU_PERIOD}")],
+    "cpu_shares": lambda value: [("cpu.weight", str(cpu_weight(value)))],
 }
 _OPTIONAL = ("memory.swap.max",)  # absent without swap accounting: no swap to limit
 

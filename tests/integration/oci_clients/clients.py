@@ -122,11 +122,20 @@ class Containerd:
         self.pid = None
 
     def start(self):
-        """Start the daemon; returns once it answers on its socket (ctr version waits for it)."""
+        """Start the daemon; returns once its log says it has booted. It listens on its socket
+        before it says so, so ctr's first dial finds it accepting: `ctr version` proves it.
+        (Dialling before, under load, was "connection refused", whatever ctr's timeout.)"""
         self.pid = self.host.check_output(
             "containerd --config %s >%s 2>&1 </dev/null & echo $!", f"{self.base}/config.toml", self.log
         )
-        out = self.host.run("timeout 20 ctr --address %s --connect-timeout 20s version", self.address)
+        # The log followed through a fifo until the line, ending the follower after it (tail
+        # also ends if containerd does, failing at once); timeout only bounds a hang.
+        booted = self.host.run(
+            "f=%s; mkfifo $f && { tail -n +1 -F --pid=%s %s >$f & t=$!; }"
+            " && timeout 120 grep -m1 -q 'containerd successfully booted' $f; rc=$?; kill $t 2>/dev/null; rm -f $f; exit $rc",
+            f"{self.base}/log.fifo", self.pid, self.log,
+        )
+        out = self.host.run("ctr --address %s version", self.address) if booted.rc == 0 else booted
         assert out.rc == 0, f"containerd did not come up: {out.stderr}\n{self.host.run('cat %s', self.log).stdout}"
 
     @property

@@ -24,7 +24,6 @@ def pytest_collection_modifyitems(items):
 # cases are not generated, rather than expected to fail.
 NOT_YET = {
     "podman": "it refuses podman's config.json (/dev/shm bound from the host)",
-    "ctr": "it refuses ctr's config.json (linux.resources.cpu.shares)",
 }
 
 
