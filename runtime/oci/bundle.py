@@ -306,7 +306,10 @@ PROVIDED = {
 }
 # Options a bind or tmpfs mount may carry: volumes are nosuid and nodev anyway, and
 # open_tree's copy is private.
-_BIND_OPTIONS = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "private", "rprivate"}
+_BIND_OPTIONS = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "private", "rprivate", "noexec", "exec"}
+# Where a bind replaces what a plugin mounts: volumes mount after dev (plugins.ORDER), so a
+# bind at /dev/shm covers dev's own shm tmpfs (podman's /dev/shm: a tmpfs on the host).
+_BIND_OVER = {"/dev/shm"}
 
 
 def _mount(mount, plan, field):
@@ -321,20 +324,22 @@ def _mount(mount, plan, field):
     kind = mount.get("type") or ""
     options = _strings(mount.get("options", []), f"{field}.options")
     what = f"{field} ({destination}, type {kind or 'none'})"
-    if destination in PROVIDED:
+    is_bind = kind == "bind" or bool({"bind", "rbind"} & set(options))
+    if destination in PROVIDED and not (is_bind and destination in _BIND_OVER):
         types, plugin = PROVIDED[destination]
         if kind not in types:
             raise unsupported(what, f"demo-runtime's {plugin} plugin mounts {destination} as {types[0]}")
         plan.mounted.add(plugin)
         return
-    if kind == "bind" or {"bind", "rbind"} & set(options):
+    if is_bind:
         source = os.path.join(plan.bundle, _string(mount.get("source"), f"{field}.source"))
         extra = set(options) - _BIND_OPTIONS
         if extra:
             raise unsupported(what, f"bind options {', '.join(sorted(extra))} are not supported")
         if ":" in source + destination:
             raise unsupported(what, "a path with ':' cannot be bound")
-        plan.options.volume.append(f"{source}:{destination}" + (":ro" if "ro" in options else ""))
+        flags = [flag for flag in ("ro", "noexec") if flag in options]
+        plan.options.volume.append(f"{source}:{destination}" + (":" + ",".join(flags) if flags else ""))
     elif kind == "tmpfs":
         spec = destination + (":" + ",".join(options) if options else "")
         try:

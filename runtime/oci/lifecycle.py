@@ -69,7 +69,9 @@ def _check_command(linux, name, path):
             return
         except OSError:
             continue
-    raise ContainerError(errors.COMMAND_NOT_FOUND, f"exec: {name!r}: executable file not found in the container")
+    # runc's words, which podman looks for to say 127 and why.
+    why = f"stat {name}: no such file or directory" if "/" in name else "executable file not found in $PATH"
+    raise ContainerError(errors.COMMAND_NOT_FOUND, f'exec: "{name}": {why}')
 
 
 class _InitRecord(Plugin):

@@ -43,17 +43,18 @@ def _container_path(path, flag):
 
 
 def parse_volume(spec):
-    """`HOST:CONTAINER[:OPTIONS]`, OPTIONS comma-separated from ro, rw, create ->
-    (host, container, read_only, create)."""
+    """`HOST:CONTAINER[:OPTIONS]`, OPTIONS comma-separated from ro, rw, noexec, exec, create
+    (podman's) -> (host, container, mount flags, create). Always nosuid and nodev."""
     fields = spec.split(":")
     if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
-        raise ContainerError(USAGE, f"invalid --volume {spec!r}: use HOST:CONTAINER[:ro|rw][,create]")
-    flags = set(fields[2].split(",")) if len(fields) == 3 else set()
-    if not flags <= {"ro", "rw", "create"} or {"ro", "rw"} <= flags:
-        raise ContainerError(USAGE, f"invalid --volume options {fields[2]!r}: ro or rw, and create")
+        raise ContainerError(USAGE, f"invalid --volume {spec!r}: use HOST:CONTAINER[:ro|rw][,noexec][,create]")
+    options = set(fields[2].split(",")) if len(fields) == 3 else set()
+    if not options <= {"ro", "rw", "noexec", "exec", "create"} or {"ro", "rw"} <= options or {"noexec", "exec"} <= options:
+        raise ContainerError(USAGE, f"invalid --volume options {fields[2]!r}: ro or rw, noexec or exec, and create")
     if not fields[0].startswith("/"):
         raise ContainerError(USAGE, f"--volume {spec}: the host path must be absolute")
-    return fields[0], _container_path(fields[1], "--volume"), "ro" in flags, "create" in flags
+    flags = _LOCKED | (MS_RDONLY if "ro" in options else 0) | (MS_NOEXEC if "noexec" in options else 0)
+    return fields[0], _container_path(fields[1], "--volume"), flags, "create" in options
 
 
 def _tmpfs_size(size):
@@ -91,17 +92,17 @@ class Volumes(Plugin):
     lost = "no host path can be shared with the container and no extra tmpfs mounted (-v and --tmpfs are refused)"
     requires = ("root",)
     options = (
-        Option("--volume", "HOST:CONTAINER[:ro][,create]", "bind a host path (create: make a missing host directory)", short="-v", repeat=True),
+        Option("--volume", "HOST:CONTAINER[:ro][,noexec][,create]", "bind a host path (create: make a missing host directory)", short="-v", repeat=True),
         Option("--tmpfs", "PATH[:SIZE|OPTIONS]", "a private tmpfs at PATH (mode 1777; SIZE like 64m; docker's size=,mode=,ro,noexec)", repeat=True),
     )
 
     def __init__(self):
-        self.binds = []  # (detached tree fd, host path, container path, read_only, is_directory)
+        self.binds = []  # (detached tree fd, host path, container path, mount flags, is_directory)
         self.tmpfs = []
 
     def prepare(self, ctx):
         for spec in getattr(ctx.options, "volume", ()):
-            host, target, read_only, create = parse_volume(spec)
+            host, target, flags, create = parse_volume(spec)
             if create:
                 try:
                     ctx.linux.makedirs(host, 0o755)
@@ -118,20 +119,19 @@ class Volumes(Plugin):
                 tree = ctx.linux.detach_tree(host)
             except OSError as e:
                 raise _volume_error(f"--volume {spec}: {e.strerror}") from None
-            self.binds.append((tree, host, target, read_only, is_directory))
+            self.binds.append((tree, host, target, flags, is_directory))
         self.tmpfs = [parse_tmpfs(spec) for spec in getattr(ctx.options, "tmpfs", ())]
 
     def setup_child(self, ctx):
         linux, root = ctx.linux, ctx.rootfs
-        for tree, host, target, read_only, is_directory in self.binds:
+        for tree, host, target, flags, is_directory in self.binds:
             self._refuse_symlinks(linux, root, target, f"--volume {host}:{target}")
             try:
                 linux.attach_tree_in_root(tree, root, target, make="dir" if is_directory else "file")
             except OSError as e:
                 raise _volume_error(f"--volume {host}:{target}: cannot mount on {target}: {e.strerror}") from None
             # A bind takes its flags from the host's mount; set ours on the new one.
-            remount = MS_BIND | MS_REMOUNT | _LOCKED | (MS_RDONLY if read_only else 0)
-            self._mount(linux, root, target, None, None, remount, None, None)
+            self._mount(linux, root, target, None, None, MS_BIND | MS_REMOUNT | flags, None, None)
         for target, flags, data in self.tmpfs:
             self._refuse_symlinks(linux, root, target, f"--tmpfs {target}")
             self._mount(linux, root, target, "tmpfs", "tmpfs", flags, data, "dir")

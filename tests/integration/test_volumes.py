@@ -89,3 +89,19 @@ def test_tmpfs_takes_dockers_options(runtime):
     assert out.rc == 126 and "Permission denied" in out.stderr  # noexec holds
     control = runtime.sh("printf '#!/bin/sh\\n' > /run/x; chmod +x /run/x; /run/x", options=("--tmpfs", "/run"))
     assert control.rc == 0, control.stderr
+
+
+def test_a_noexec_volume_refuses_to_execute(runtime, shared):
+    run = "printf '#!/bin/sh\\necho ran\\n' > /data/x; chmod +x /data/x; /data/x"
+    out = runtime.sh(run, options=("-v", f"{shared}:/data:noexec"))
+    assert out.rc == 126 and "Permission denied" in out.stderr, out
+    control = runtime.sh(run, options=("-v", f"{shared}:/data"))
+    assert (control.rc, control.stdout) == (0, "ran\n"), control.stderr
+
+
+def test_a_volume_at_dev_shm_covers_devs_own(runtime, host, shared):
+    # podman's /dev/shm: a tmpfs it mounted on the host, bound in. Volumes mount after dev.
+    out = runtime.sh("cat /dev/shm/in; echo shared > /dev/shm/out; grep -c ' /dev/shm ' /proc/mounts", options=("-v", f"{shared}:/dev/shm"))
+    assert out.rc == 0, out.stderr
+    assert out.stdout.splitlines() == ["from-host", "2"]  # the volume, over dev's shm tmpfs
+    assert host.check_output("cat %s/out", shared) == "shared"

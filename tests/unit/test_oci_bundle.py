@@ -158,6 +158,22 @@ def test_mounts_become_volumes_and_tmpfs(tree):
     assert options.volume == ["/srv/data:/data:ro"] and options.tmpfs == ["/run:nosuid,strictatime,mode=755,size=65536k"]
 
 
+def test_podmans_dev_shm_bind_is_a_volume_over_devs_own(tree):
+    def change(config):
+        config["mounts"].append({"destination": "/dev/shm", "type": "bind", "source": "/run/x/shm", "options": ["bind", "rprivate", "nosuid", "noexec", "nodev"]})
+
+    assert planned(tree, change).options.volume == ["/run/x/shm:/dev/shm:noexec"]
+
+
+def test_a_dev_shm_of_another_type_is_refused(tree):
+    def change(config):
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/dev/shm"]
+        config["mounts"].append({"destination": "/dev/shm", "type": "ramfs", "source": "ramfs"})
+
+    with pytest.raises(ContainerError, match=r"\(/dev/shm, type ramfs\): demo-runtime's dev plugin mounts /dev/shm as tmpfs"):
+        planned(tree, change)
+
+
 def test_a_tmpfs_option_the_plugin_lacks_is_refused_by_field(tree):
     def change(config):
         config["mounts"].append({"destination": "/run", "type": "tmpfs", "options": ["huge=always"]})

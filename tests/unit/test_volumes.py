@@ -19,10 +19,13 @@ from .fake_linux import FakeLinux
 @pytest.mark.parametrize(
     "spec, parsed",
     [
-        ("/srv/data:/data", ("/srv/data", "/data", False, False)),
-        ("/srv/data:/data/:ro", ("/srv/data", "/data", True, False)),
-        ("/srv/new:/var//lib/./x:rw,create", ("/srv/new", "/var/lib/x", False, True)),
-        ("/srv/new:/x:create,ro", ("/srv/new", "/x", True, True)),
+        ("/srv/data:/data", ("/srv/data", "/data", LOCKED, False)),
+        ("/srv/data:/data/:ro", ("/srv/data", "/data", LOCKED | MS_RDONLY, False)),
+        ("/srv/new:/var//lib/./x:rw,create", ("/srv/new", "/var/lib/x", LOCKED, True)),
+        ("/srv/new:/x:create,ro", ("/srv/new", "/x", LOCKED | MS_RDONLY, True)),
+        # podman's noexec (an OCI config's bind options: podman's /dev/shm)
+        ("/srv/shm:/dev/shm:noexec", ("/srv/shm", "/dev/shm", LOCKED | MS_NOEXEC, False)),
+        ("/srv/x:/x:ro,exec", ("/srv/x", "/x", LOCKED | MS_RDONLY, False)),
     ],
 )
 def test_parse_volume(spec, parsed):
@@ -31,7 +34,7 @@ def test_parse_volume(spec, parsed):
 
 @pytest.mark.parametrize(
     "spec",
-    ["/a", "/a:", ":/b", "rel:/b", "/a:b", "/a:/b:rw,ro", "/a:/b:z", "/a:/b:ro:x", "/a:/", "/a:/proc", "/a:/sys/fs", "/a:/x/../y"],
+    ["/a", "/a:", ":/b", "rel:/b", "/a:b", "/a:/b:rw,ro", "/a:/b:z", "/a:/b:ro:x", "/a:/", "/a:/proc", "/a:/sys/fs", "/a:/x/../y", "/a:/b:exec,noexec", "/a:/b:suid"],
 )
 def test_bad_volumes_are_usage_errors(spec):
     with pytest.raises(ContainerError) as caught:
@@ -77,7 +80,7 @@ def test_a_missing_host_path_is_refused_and_create_makes_it(tmp_path):
     assert not (tmp_path / "missing").exists()
     plugin, ctx = prepare(f"{tmp_path}/made/here:/data:create")
     assert (tmp_path / "made" / "here").is_dir()
-    assert [b[1:] for b in plugin.binds] == [(f"{tmp_path}/made/here", "/data", False, True)]
+    assert [b[1:] for b in plugin.binds] == [(f"{tmp_path}/made/here", "/data", LOCKED, True)]
     plugin.teardown(ctx)
     assert plugin.binds == [] and ctx.linux.calls[-1][0] == "close"  # the detached copy is freed
 
@@ -85,7 +88,7 @@ def test_a_missing_host_path_is_refused_and_create_makes_it(tmp_path):
 def test_a_host_file_is_bound_as_a_file(tmp_path):
     (tmp_path / "config").write_text("x")
     plugin, ctx = prepare(f"{tmp_path}/config:/etc/app.conf:ro,create")  # create: a file is not made a directory
-    assert plugin.binds[0][3:] == (True, False)
+    assert plugin.binds[0][3:] == (LOCKED | MS_RDONLY, False)
     plugin.teardown(ctx)
 
 

@@ -34,9 +34,14 @@ def test_run_exits_with_the_process_status(oci, bundle, ids, code):
     assert oci("state", container_id).rc == 71  # run deletes it
 
 
-def test_a_command_not_in_the_container_fails_create(oci, bundle, ids):
-    # As runc: the command is looked up before the init waits, so create fails (127).
+@pytest.mark.parametrize(
+    "command, why",
+    [("no-such-command", "executable file not found in $PATH"), ("/no/such", "stat /no/such: no such file or directory")],
+)
+def test_a_command_not_in_the_container_fails_create(oci, bundle, ids, command, why):
+    # As runc: the command is looked up before the init waits, so create fails (127), in
+    # runc's words (podman says 127 on "no such file or directory").
     container_id = ids()
-    out, _ = oci.create(bundle(("no-such-command",)), container_id)
-    assert out.rc == 127 and "no-such-command" in out.stderr and len(out.stderr.splitlines()) == 1, out.stderr
+    out, _ = oci.create(bundle((command,)), container_id)
+    assert out.rc == 127 and out.stderr.strip() == f'demo-runtime-oci: exec: "{command}": {why}', out.stderr
     assert oci("state", container_id).rc == 71

@@ -20,19 +20,10 @@ def pytest_collection_modifyitems(items):
             item.add_marker(independent)
 
 
-# Clients whose tests demo-runtime-oci does not pass yet, and why (as the README says): those
-# cases are not generated, rather than expected to fail.
-NOT_YET = {
-    "podman": "it refuses podman's config.json (/dev/shm bound from the host)",
-}
-
-
 def pytest_generate_tests(metafunc):
     """Each client test runs once per OCI runtime, the same assertions for each."""
     if "runtime_under_test" in metafunc.fixturenames:
-        client = metafunc.module.__name__.rpartition(".")[2].split("_")[1]  # test_podman_run -> podman
-        runtimes = [r for r in RUNTIMES if r != "demo-runtime-oci" or client not in NOT_YET]
-        metafunc.parametrize("runtime_under_test", runtimes, indirect=True)
+        metafunc.parametrize("runtime_under_test", RUNTIMES, indirect=True)
 
 
 @pytest.fixture
