@@ -220,9 +220,12 @@ def run_command(argv):
         return 0
     if not positional:
         raise UsageError("missing IMAGE")
+    from .linux import Linux
+
+    linux = Linux()
     options.disable = [name for value in options.disable for name in value.split(",") if name]
     # A directory is a root of its own (the rootfs plugin), anything else an image file.
-    options.rootfs = positional[0] if os.path.isdir(positional[0]) else None
+    options.rootfs = positional[0] if linux.is_directory(positional[0]) else None
     try:
         chosen = plugins.select(options)
     except plugins.PluginError as e:
@@ -233,15 +236,14 @@ def run_command(argv):
         print(f"{PROG}: {line}", file=sys.stderr)
     if options.detach and options.tty:
         raise UsageError("--detach and --tty exclude each other (exec -t gives a terminal)")
-    tty = False if options.detach else _want_tty(options)
+    tty = False if options.detach else _want_tty(linux, options)
     env = parse_env(options.env, tty)
-    require_root()
+    require_root(linux)
 
     from .container import run
-    from .linux import Linux
     from .plugin import Context
 
-    ctx = Context(positional[0], positional[1:] or DEFAULT_COMMAND, options, Linux(), tty=tty)
+    ctx = Context(positional[0], positional[1:] or DEFAULT_COMMAND, options, linux, tty=tty)
     ctx.given_command = positional[1:]
     ctx.env.update(env)
     instances = [cls() for cls in chosen]
@@ -249,7 +251,7 @@ def run_command(argv):
         from .state import check_name, generate_name
         from .supervisor import StateRecord, start_detached
 
-        name = check_name(options.name) if options.name is not None else generate_name()
+        name = check_name(options.name) if options.name is not None else generate_name(linux)
         if options.detach:
             return start_detached(ctx, instances, name, options.rm)
         instances.insert(0, StateRecord(name, options.rm))
@@ -269,8 +271,8 @@ def parse_env(items, tty):
     return env
 
 
-def require_root():
-    if os.geteuid() != 0:
+def require_root(linux):
+    if linux.geteuid() != 0:
         raise ContainerError(errors.NOT_ROOT, "must run as root (try: sudo demo-runtime ...)")
 
 
@@ -295,14 +297,14 @@ def parse_run(argv, plugins):
     return options, positional, extra
 
 
-def _want_tty(options):
+def _want_tty(linux, options):
     if options.no_tty:
         return False
     if options.tty:
-        if not os.isatty(0):
+        if not linux.isatty(0):
             raise UsageError("--tty needs a terminal on stdin")
         return True
-    return os.isatty(0) and os.isatty(1)
+    return linux.isatty(0) and linux.isatty(1)
 
 
 def _list_plugins(plugins):

@@ -6,7 +6,6 @@ later process that reuses the pid.
 """
 
 import os
-import select
 import sys
 import time
 
@@ -72,11 +71,9 @@ def describe_status(record):
     return f"exited ({record['exit_code']})"
 
 
-def _exited_within(pidfd, seconds):
+def _exited_within(linux, pidfd, seconds):
     """Whether the process exits within `seconds` (None: wait for as long as it takes)."""
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    return bool(poller.poll(None if seconds is None else seconds * 1000))
+    return bool(linux.wait_readable([pidfd], seconds))
 
 
 def ps(argv):
@@ -154,9 +151,9 @@ def stop(argv):
         state, _, pidfd = running_init(name, linux)
         try:
             linux.pidfd_send_signal(pidfd, signal.SIGTERM)
-            if not _exited_within(pidfd, grace):
+            if not _exited_within(linux, pidfd, grace):
                 linux.pidfd_send_signal(pidfd, signal.SIGKILL)
-                _exited_within(pidfd, None)
+                _exited_within(linux, pidfd, None)
         finally:
             linux.close(pidfd)
         state.wait_unsupervised()  # its teardowns are done and its exit is recorded

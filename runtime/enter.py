@@ -69,10 +69,11 @@ def exec_command(argv):
         return 0
     if len(positional) < 2:
         raise UsageError(f"missing {'COMMAND' if positional else 'NAME'} (usage: demo-runtime {USAGE})")
-    tty = _want_tty(options)
+    linux = Linux()
+    tty = _want_tty(linux, options)
     env = parse_env(options.env, tty)
-    require_root()
-    return execute(positional[0], positional[1:], env=env, user=options.user, workdir=options.workdir, tty=tty)
+    require_root(linux)
+    return execute(positional[0], positional[1:], env=env, user=options.user, workdir=options.workdir, tty=tty, linux=linux)
 
 
 def execute(name, command, env=None, user=None, workdir=None, tty=False, linux=None):

@@ -39,8 +39,8 @@ def check_name(name):
     return name
 
 
-def generate_name():
-    return f"dr-{os.urandom(4).hex()}"
+def generate_name(linux):
+    return f"dr-{linux.random_bytes(4).hex()}"
 
 
 def process_status(pid, linux=None):

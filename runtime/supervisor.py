@@ -41,10 +41,10 @@ class StateRecord(Plugin):
 
     def prepare(self, ctx):
         record = {
-            "image": os.path.abspath(ctx.image),
+            "image": ctx.linux.absolute_path(ctx.image),
             "command": ctx.command,
             "options": vars(ctx.options),
-            "cwd": os.getcwd(),
+            "cwd": ctx.linux.getcwd(),
             "created": time.time(),
             "status": "created",
             "detached": self.detached,

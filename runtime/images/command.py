@@ -96,11 +96,11 @@ def import_image(linux, source_path, output=None, ref=None):
     """Import `source_path` into `output`; returns (output path, image size in bytes)."""
     from . import archive, config, ext4, layers
 
-    output = os.path.abspath(output or default_output(source_path))
+    output = linux.absolute_path(output or default_output(source_path))
     out_dir = os.path.dirname(output)
-    if _is_directory(linux, output):
+    if linux.is_directory(output):
         raise ContainerError(errors.IMPORT_OUTPUT, f"output {output} is a directory")
-    if not _is_directory(linux, out_dir):
+    if not linux.is_directory(out_dir):
         raise ContainerError(errors.IMPORT_OUTPUT, f"output directory {out_dir} does not exist")
     source, image = archive.read(linux, source_path, ref)
     base = os.path.basename(output)
@@ -152,13 +152,6 @@ def import_image(linux, source_path, output=None, ref=None):
     print(f"Imported {image.description} into {output} ({size // 2**20} MiB, {len(image.layers)} layer(s))")
     print(f"  run defaults: {config.path_for(output)}")
     return output, size
-
-
-def _is_directory(linux, path):
-    try:
-        return S_ISDIR(linux.stat(path).st_mode)
-    except OSError:
-        return False
 
 
 class Leftovers:

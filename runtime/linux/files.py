@@ -22,6 +22,17 @@ class Files:
     def fstat(self, fd):
         return os.fstat(fd)
 
+    def absolute_path(self, path):
+        """path made absolute (a relative one from the current directory: getcwd(2)), normalized."""
+        return os.path.abspath(path)
+
+    def is_directory(self, path):
+        """Whether path is a directory (a symlink to one is); False if it is missing."""
+        try:
+            return stat.S_ISDIR(os.stat(path).st_mode)
+        except OSError:
+            return False
+
     def open(self, path, flags, mode=0o777):
         return os.open(path, flags, mode)
 
@@ -117,6 +128,15 @@ class Files:
         fd, path = tempfile.mkstemp(suffix, prefix, directory)
         os.close(fd)
         return path
+
+    def append(self, path, data, mode=0o644):
+        """Add data at the end of path (created if missing) in one O_APPEND write(2):
+        lines of writers appending at once do not overwrite each other."""
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, mode)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
     def create_file(self, path, mode=0o644):
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, mode))

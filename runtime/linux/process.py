@@ -33,6 +33,10 @@ class Processes:
     def geteuid(self):
         return os.geteuid()
 
+    def cpu_count(self):
+        """The CPUs online (sysfs), or 1 if the kernel does not say."""
+        return os.cpu_count() or 1
+
     def uname(self):
         """uname(2): os.uname_result (sysname nodename release version machine)."""
         return os.uname()
@@ -42,6 +46,13 @@ class Processes:
         import shutil  # off the start path: image import looks for fakeroot, mkfs.ext4
 
         return shutil.which(name, path=path)
+
+    def random_bytes(self, count):
+        """getrandom(2): bytes from the kernel's random pool (names no other run picks)."""
+        return os.urandom(count)
+
+    def getcwd(self):
+        return os.getcwd()
 
     def getppid(self):
         return os.getppid()

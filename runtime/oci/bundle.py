@@ -639,7 +639,7 @@ def read_config(linux, bundle):
 
 def plan(bundle, config, options, linux):
     """The Plan of a bundle's config onto `options` (every plugin option at its default)."""
-    plan = Plan(os.path.abspath(bundle), options, linux)
+    plan = Plan(linux.absolute_path(bundle), options, linux)
     for required in ("ociVersion", "root", "linux"):
         if required not in config:
             raise invalid(f"config.json: {required} is required")
@@ -650,7 +650,7 @@ def plan(bundle, config, options, linux):
     if plan.options.hostname is not None and "uts" not in plan.namespaces:
         raise invalid("config.json: hostname needs a uts namespace of its own in linux.namespaces")
     if plan.options.hostname is None and "uts" in plan.namespaces:
-        plan.options.hostname = os.uname().nodename  # the new namespace's, as runc leaves it
+        plan.options.hostname = linux.uname().nodename  # the new namespace's, as runc leaves it
     cgroup_mount = "cgroup" in plan.mounted
     # The cgroup plugin mounts /sys/fs/cgroup only in a cgroup namespace of its own.
     plan.options.cgroupns = "private" if cgroup_mount or "cgroup" in plan.namespaces else "host"

@@ -138,13 +138,19 @@ def _features(options, args):
 
 
 def _spec(options, args):
+    from ..linux import Linux
     from .spec import default_config
 
+    linux = Linux()
     path = os.path.join(options.bundle, "config.json")
-    if os.path.exists(path):
-        raise ContainerError(errors.USAGE, f"{path} exists already")
-    with open(path, "w") as f:
-        json.dump(default_config(), f, indent="\t")
+    try:
+        fd = linux.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        raise ContainerError(errors.USAGE, f"{path} exists already") from None
+    try:
+        linux.write_all(fd, json.dumps(default_config(), indent="\t").encode())
+    finally:
+        linux.close(fd)
     return 0
 
 
@@ -238,9 +244,10 @@ def _error(options, message):
         line = json.dumps({"level": "error", "msg": message, "time": now})
     else:
         line = f'time="{now}" level=error msg={json.dumps(message)}'
+    from ..linux import Linux
+
     try:
-        with open(options.log, "a") as f:
-            f.write(line + "\n")
+        Linux().append(options.log, (line + "\n").encode())
     except OSError as e:
         print(f"{PROG}: cannot write the log {options.log}: {e.strerror}", file=sys.stderr)
 

@@ -97,7 +97,7 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
         if plan.hooks.get(name):
             raise bundles.unsupported(f"hooks.{name}", "hooks in the container's namespaces are not supported yet")
     _check_terminal(plan, console_socket)
-    require_root()
+    require_root(linux)
     try:
         chosen = builtin_plugins.select(plan.options)
     except builtin_plugins.PluginError as e:
@@ -342,7 +342,7 @@ def execute(root, container_id, process=None, args=(), detach=False, pid_file=No
     plan = bundles.Plan(record.data["bundle"], options, linux)
     bundles.apply_process(spec, plan)
     _check_terminal(plan, console_socket)
-    require_root()
+    require_root(linux)
     console = None
     if plan.terminal:
         from .console import ConsoleSocket

@@ -21,12 +21,11 @@ from ..plugin import Option, Plugin
 _ACCOUNTS_LIMIT = 1 << 20
 
 
-def parse_env_file(path):
+def parse_env_file(linux, path):
     """docker's --env-file: KEY=VALUE lines; `#` comments and blank lines skipped; a bare
     KEY takes its value from the runtime's own environment (and is left out if unset)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+        lines = linux.read_bytes(path).decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise ContainerError(USAGE, f"--env-file {path}: {getattr(e, 'strerror', None) or e}") from None
     env = {}
@@ -151,7 +150,7 @@ class Process(Plugin):
         defaults = config.load(ctx.linux, ctx.image) if ctx.image else {}
         env = env_pairs(defaults.get("Env", ()))
         for path in getattr(options, "env_file", ()):
-            env.update(parse_env_file(path))
+            env.update(parse_env_file(ctx.linux, path))
         env.update(ctx.env)  # --env, and what the runtime itself sets (TERM)
         ctx.env = env
         self.home_given = "HOME" in env

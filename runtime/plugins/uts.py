@@ -55,14 +55,14 @@ class UtsNamespace(NamespacePlugin):
 
     def setup_child(self, ctx):
         if self.joined and ctx.options.hostname is None:  # the joined namespace's own name
-            self.hostname, self.source = os.uname().nodename, f"of the joined namespace {self.joined.path}"
+            self.hostname, self.source = ctx.linux.uname().nodename, f"of the joined namespace {self.joined.path}"
             ctx.env.setdefault("HOSTNAME", self.hostname)
             return
         # Resolved inside the image (a device node or FIFO there is not read); before
         # sethostname, so uname() still gives the host's own name.
         requested = ctx.options.hostname
         etc_hostname = ctx.linux.read_in_root(ctx.rootfs, "/etc/hostname") if requested is None else None
-        self.hostname, self.source = choose_hostname(requested, etc_hostname, os.uname().nodename, ctx.image)
+        self.hostname, self.source = choose_hostname(requested, etc_hostname, ctx.linux.uname().nodename, ctx.image)
         ctx.linux.sethostname(self.hostname)
         ctx.env.setdefault("HOSTNAME", self.hostname)
 

@@ -48,6 +48,9 @@ class FakeLinux:
         self.handlers = {}  # signum -> the handler set_signal_handlers installed
         self.blocked = set()  # signals block_signals holds
         self.wakeup_fd = -1
+        self.terminals = set()  # descriptors isatty says are terminals
+        self.cpus_online = 2
+        self.cwd = "/work"  # for getcwd and absolute_path
 
     def _record(self, name, *args):
         self.calls.append((name, *args))
@@ -457,11 +460,15 @@ class FakeLinux:
         self._record("set_blocking", fd, blocking)
         os.set_blocking(fd, blocking)
 
-    def wait_readable(self, fds):
+    def wait_readable(self, fds, timeout=None):
         import select
 
-        self._record("wait_readable", tuple(fds))
-        return select.select(fds, [], [])[0]
+        self._record("wait_readable", tuple(fds), timeout)
+        return select.select(fds, [], [], timeout)[0]
+
+    def isatty(self, fd):
+        self._record("isatty", fd)
+        return fd in self.terminals
 
     # -- runtime.linux.net: netlink and nftables, as a small model of host links ------
     def link_index(self, name):
@@ -519,6 +526,18 @@ class FakeLinux:
         self._record("geteuid")
         return self.euid
 
+    def getcwd(self):
+        self._record("getcwd")
+        return self.cwd
+
+    def cpu_count(self):
+        self._record("cpu_count")
+        return self.cpus_online
+
+    def random_bytes(self, count):
+        self._record("random_bytes", count)
+        return os.urandom(count)
+
     def uname(self):
         self._record("uname")
         return self.uname_result
@@ -549,6 +568,18 @@ class FakeLinux:
 
     # -- runtime.linux.files: host files and image import's staging tree, real: recorded,
     # then the real layer's own code (whose inner calls come back here, recorded too) ------
+    def absolute_path(self, path):
+        self._record("absolute_path", path)
+        return os.path.normpath(os.path.join(self.cwd, path))
+
+    def is_directory(self, path):
+        self._record("is_directory", path)
+        return Files.is_directory(self, path)
+
+    def append(self, path, data, mode=0o644):
+        self._record("append", path, data)
+        Files.append(self, path, data, mode)
+
     def open_for_reading(self, path):
         self._record("open_for_reading", path)
         return Files.open_for_reading(self, path)

@@ -66,11 +66,11 @@ def test_environment_layers_image_then_env_files_then_env(tmp_path, monkeypatch)
 
 def test_env_file_errors(tmp_path):
     with pytest.raises(ContainerError) as missing:
-        parse_env_file(str(tmp_path / "none"))
+        parse_env_file(FakeLinux(), str(tmp_path / "none"))
     bad = tmp_path / "bad"
     bad.write_text("GOOD=1\nNOT A KEY=2\n")
     with pytest.raises(ContainerError) as malformed:
-        parse_env_file(str(bad))
+        parse_env_file(FakeLinux(), str(bad))
     assert missing.value.code == malformed.value.code == errors.USAGE
     assert ":2:" in str(malformed.value)
 

@@ -102,7 +102,7 @@ def test_the_command_line_takes_a_directory_for_the_rootfs(tmp_path, monkeypatch
     from runtime import cli, container
 
     started = []
-    monkeypatch.setattr(cli, "require_root", lambda: None)
+    monkeypatch.setattr(cli, "require_root", lambda linux: None)
     monkeypatch.setattr(container, "run", lambda ctx, instances: started.append((ctx, instances)) or 0)
     assert cli.main(["-T", str(tmp_path), "true"]) == 0
     assert cli.main(["-T", "/images/web.img", "true"]) == 0

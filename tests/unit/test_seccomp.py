@@ -2,6 +2,7 @@
 rejects refused, and the compiled BPF cached."""
 
 import json
+import os
 import sys
 
 import pytest
@@ -12,6 +13,8 @@ from runtime.plugins import caps, seccomp
 from runtime.plugins.seccomp.compile import ProfileError, build_filter, validate
 
 from .fake_linux import FakeLinux
+
+HOST = os.uname()
 
 
 def test_default_profile_compiles_and_is_cached(tmp_path):
@@ -43,9 +46,10 @@ def test_a_cached_program_of_a_torn_length_is_compiled_again(tmp_path):
 
 
 def test_cache_key_depends_on_caps_and_profile():
-    a = seccomp.cache_key(b"{}", caps.DEFAULT)
-    assert a != seccomp.cache_key(b"{}", caps.DEFAULT | {"SYS_ADMIN"})
-    assert a != seccomp.cache_key(b"{ }", caps.DEFAULT)
+    a = seccomp.cache_key(b"{}", caps.DEFAULT, HOST)
+    assert a != seccomp.cache_key(b"{}", caps.DEFAULT | {"SYS_ADMIN"}, HOST)
+    assert a != seccomp.cache_key(b"{ }", caps.DEFAULT, HOST)
+    assert a != seccomp.cache_key(b"{}", caps.DEFAULT, os.uname_result((*HOST[:2], "0.1", *HOST[3:])))
 
 
 def test_the_binding_that_runs_is_the_declared_one():
@@ -93,20 +97,20 @@ def test_a_deny_rule_for_a_call_libseccomp_does_not_know_is_refused():
     # Dropped, it would leave the call allowed by the allow-by-default profile.
     profile = allow_but({"names": ["mkdir", "no_such_call"], "action": "SCMP_ACT_ERRNO"})
     with pytest.raises(ProfileError, match="'no_such_call': libseccomp knows no such system call"):
-        build_filter(profile, caps.DEFAULT)
+        build_filter(profile, caps.DEFAULT, HOST)
 
 
 def test_an_allow_rule_for_a_call_libseccomp_does_not_know_is_skipped():
     # As Docker: the call meets the (deny) default action instead, nothing loosens.
     profile = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "no_such_call"], "action": "SCMP_ACT_ALLOW"}]}
-    build_filter(profile, caps.DEFAULT)
+    build_filter(profile, caps.DEFAULT, HOST)
 
 
 def test_a_rule_libseccomp_rejects_is_refused():
     two_conditions_on_one_argument = [{"index": 1, "op": "SCMP_CMP_EQ", "value": 1}, {"index": 1, "op": "SCMP_CMP_EQ", "value": 2}]
     profile = allow_but({"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "args": two_conditions_on_one_argument})
     with pytest.raises(ProfileError, match="'mkdir': libseccomp refuses it"):
-        build_filter(profile, caps.DEFAULT)
+        build_filter(profile, caps.DEFAULT, HOST)
 
 
 @pytest.mark.parametrize("text", ["not json", "{}", '{"foo": 1}'])

@@ -2,6 +2,8 @@
 errnoRet, defaultErrnoRet and argument comparisons kept; what cannot be compiled
 (notification, filter flags, an unknown architecture) is refused, never dropped."""
 
+import os
+
 import pytest
 import pyseccomp
 
@@ -31,7 +33,7 @@ def pfc(flt, tmp_path):
 
 def test_the_oci_form_compiles_with_every_part_kept(tmp_path):
     validate(OCI_FORM)
-    flt = build_filter(OCI_FORM, caps.DEFAULT, machine="x86_64")
+    flt = build_filter(OCI_FORM, caps.DEFAULT, os.uname_result(("Linux", "host", os.uname().release, "#1", "x86_64")))
     assert flt.exist_arch(pyseccomp.Arch.X86) and flt.exist_arch(pyseccomp.Arch.X32)
     text = pfc(flt, tmp_path)
     assert "action ERRNO(38)" in text  # defaultErrnoRet

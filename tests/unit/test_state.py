@@ -36,7 +36,7 @@ def test_bad_names(name):
 
 
 def test_generated_names_are_valid_and_differ():
-    made = {generate_name() for _ in range(50)}
+    made = {generate_name(FakeLinux()) for _ in range(50)}
     assert len(made) == 50 and all(check_name(n) for n in made)
 
 

@@ -23,7 +23,6 @@ has a cgroup in (the others would show the host's tree). teardown() kills whatev
 left in the cgroups and removes them, retrying while they empty.
 """
 
-import os
 import time
 
 from ...errors import NAME_IN_USE, USAGE, ContainerError
@@ -96,8 +95,8 @@ class Cgroup(Plugin):
         mode = ctx.options.cgroupns or "private"
         if mode not in ("private", "host"):
             raise ContainerError(USAGE, f"--cgroupns: {mode!r}: use private or host")
-        wanted = limits(ctx.options)
         linux = ctx.linux
+        wanted = limits(ctx.options, linux.cpu_count())
         found = hierarchies(linux.read_file("/proc/self/cgroup", 65536) or "", linux.read_file("/proc/self/mountinfo", 1 << 20) or "")
 
         def offered(h):
@@ -106,7 +105,7 @@ class Cgroup(Plugin):
         if ctx.options.pids_limit is None and not has_controller(found, "pids", offered):
             del wanted["pids"]  # the default only where it can be had, as in podman
         v1, unified, v2_controllers = place(found, {CONTROLLER[w] for w in wanted}, offered)
-        name = f"{os.getpid()}-{time.monotonic_ns() % 1000000:06d}"
+        name = f"{linux.getpid()}-{time.monotonic_ns() % 1000000:06d}"
         location = check_path(ctx.options.cgroup_path)
         groups = ([V2Group(unified, name, v2_controllers, location)] if unified else []) + [V1Group(h, name, location) for h in v1]
         for group in groups:
@@ -166,7 +165,7 @@ class Cgroup(Plugin):
 
     def explain(self, ctx):
         where = ", ".join(f"{g.path} (v{g.version})" for g in self.groups) or "none: no hierarchy mounted"
-        wanted = ", ".join(f"{what} {value}" for what, value in limits(ctx.options).items()) or "no limits"
+        wanted = ", ".join(f"{what} {value}" for what, value in limits(ctx.options, ctx.linux.cpu_count()).items()) or "no limits"
         view = "its cgroup is the / of its cgroup namespace, mounted read-only at /sys/fs/cgroup"
         if (ctx.options.cgroupns or "private") != "private":
             view = "--cgroupns host: it sees the host's cgroup paths"

@@ -1,7 +1,7 @@
 """The cgroup options as numbers, and the controller each limit needs."""
 
-import os
 import sys
+from mmap import PAGESIZE
 
 from ...errors import USAGE, ContainerError
 
@@ -13,7 +13,7 @@ DEFAULT_PIDS_LIMIT = 2048
 _NO_PIDS_LIMIT = ("0", "-1", "unlimited")
 # The kernel counts memory in pages, at most LONG_MAX bytes' worth (larger values
 # would wrap around, or be taken as no limit).
-_MEMORY_MAX = sys.maxsize // os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PAGE_SIZE")
+_MEMORY_MAX = sys.maxsize // PAGESIZE * PAGESIZE
 
 
 def cpu_weight(shares):
@@ -39,9 +39,9 @@ def parse_size(text):
     return number
 
 
-def limits(options):
+def limits(options, cpus_online):
     """{'memory': bytes, 'pids': n, 'cpus': quota per period, 'cpu_shares': n} for the options given
-    (and the default pids limit)."""
+    (and the default pids limit); --cpus is at most the machine's cpus_online."""
     wanted = {}
     if options.memory is not None:
         wanted["memory"] = parse_size(options.memory)
@@ -60,8 +60,8 @@ def limits(options):
             cpus = float(options.cpus)
         except ValueError:
             cpus = 0
-        if not 0.01 <= cpus <= os.cpu_count():
-            raise ContainerError(USAGE, f"--cpus: {options.cpus!r} is not a number from 0.01 to {os.cpu_count()}")
+        if not 0.01 <= cpus <= cpus_online:
+            raise ContainerError(USAGE, f"--cpus: {options.cpus!r} is not a number from 0.01 to {cpus_online}")
         wanted["cpus"] = round(cpus * CPU_PERIOD)
     if options.cpu_shares is not None:
         shares = options.cpu_shares.strip()

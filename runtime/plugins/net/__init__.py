@@ -17,7 +17,6 @@ link-local address would reach the bridge's neighbours).
 it, are imported only for bridge mode.
 """
 
-import os
 
 from ...errors import USAGE, ContainerError
 from ...linux import CLONE_NEWNET, MS_BIND
@@ -126,7 +125,7 @@ class NetNamespace(NamespacePlugin):
         if self.mode not in ("host", "ns"):  # a joined namespace is someone else's, as it is
             ctx.linux.set_link_up("lo")
             self._kernel_settings(ctx)
-        self._bind_etc_file(ctx, "hosts", hosts_file(self.address, os.uname().nodename))
+        self._bind_etc_file(ctx, "hosts", hosts_file(self.address, ctx.linux.uname().nodename))
         if self.resolv_conf is not None:
             self._bind_etc_file(ctx, "resolv.conf", self.resolv_conf)
 

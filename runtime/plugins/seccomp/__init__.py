@@ -36,9 +36,9 @@ def profile_path(options):
     return DEFAULT_PROFILE if value == "default" else value
 
 
-def cache_key(profile, kept_caps):
-    """Hex digest naming the compiled program for this profile on this machine."""
-    uname = os.uname()
+def cache_key(profile, kept_caps, uname):
+    """Hex digest naming the compiled program for this profile on this machine and
+    kernel (`uname`, an os.uname_result)."""
     h = sha256(profile)
     h.update(f"\0{uname.machine}\0{uname.release}\0{mask(kept_caps):x}\0{__version__}".encode())
     return h.hexdigest()
@@ -50,7 +50,7 @@ def load_program(linux, path, kept_caps, cache_dir=CACHE_DIR):
         profile = linux.read_bytes(path)
     except OSError as e:
         raise ContainerError(USAGE, f"--seccomp: cannot read profile {path}: {e.strerror}") from None
-    cached = os.path.join(cache_dir, cache_key(profile, kept_caps) + ".bpf")
+    cached = os.path.join(cache_dir, cache_key(profile, kept_caps, linux.uname()) + ".bpf")
     try:
         program = linux.read_bytes(cached)
         if program and len(program) % 8 == 0:

@@ -15,7 +15,6 @@ default action anyway.
 
 import errno
 import json
-import os
 
 # The binding, chosen: pyseccomp, libseccomp's Python API over ctypes on the system's
 # libseccomp2. libseccomp's own bindings (Debian's python3-seccomp) are not on PyPI,
@@ -152,13 +151,13 @@ def _arch(name):
     return getattr(_lib.Arch, name.removeprefix("SCMP_ARCH_"), None) if name.startswith("SCMP_ARCH_") else None
 
 
-def _kernel_at_least(version):
-    have = [int(x) for x in os.uname().release.split("-")[0].split(".")[:2] if x.isdigit()]
+def _kernel_at_least(release, version):
+    have = [int(x) for x in release.split("-")[0].split(".")[:2] if x.isdigit()]
     want = [int(x) for x in version.split(".")[:2]]
     return have >= want
 
 
-def _applies(rule, arch, caps):
+def _applies(rule, arch, caps, release):
     inc, exc = rule.get("includes") or {}, rule.get("excludes") or {}
     if inc.get("arches") and arch not in inc["arches"]:
         return False
@@ -168,16 +167,17 @@ def _applies(rule, arch, caps):
         return False
     if any(c.upper().removeprefix("CAP_") in caps for c in exc.get("caps") or ()):
         return False
-    if inc.get("minKernel") and not _kernel_at_least(inc["minKernel"]):
+    if inc.get("minKernel") and not _kernel_at_least(release, inc["minKernel"]):
         return False
-    if exc.get("minKernel") and _kernel_at_least(exc["minKernel"]):
+    if exc.get("minKernel") and _kernel_at_least(release, exc["minKernel"]):
         return False
     return True
 
 
-def build_filter(profile, caps, machine=None):
-    """A libseccomp SyscallFilter for a Docker-format profile (dict) and the kept caps."""
-    machine = machine or os.uname().machine
+def build_filter(profile, caps, uname):
+    """A libseccomp SyscallFilter for a Docker-format profile (dict) and the kept caps, for
+    the machine and kernel release of `uname` (an os.uname_result)."""
+    machine = uname.machine
     arch = _GOARCH.get(machine, machine)
 
     def action(name, ret):
@@ -201,7 +201,7 @@ def build_filter(profile, caps, machine=None):
         if arch_id is not None and not flt.exist_arch(arch_id):
             flt.add_arch(arch_id)
     for rule in profile.get("syscalls") or ():
-        if not _applies(rule, arch, caps):
+        if not _applies(rule, arch, caps, uname.release):
             continue
         act = action(rule["action"], rule.get("errnoRet"))
         if act == default:
@@ -230,7 +230,7 @@ def compile_profile(linux, profile_bytes, caps):
     except ValueError as e:
         raise ProfileError(f"not JSON: {e}") from None
     validate(profile)
-    flt = build_filter(profile, caps)
+    flt = build_filter(profile, caps, linux.uname())
     fd = linux.anonymous_file("seccomp-bpf")  # libseccomp exports into a descriptor
     try:
         flt.export_bpf(_Descriptor(fd))
