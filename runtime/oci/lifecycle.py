@@ -75,17 +75,23 @@ def _check_command(linux, name, path):
 
 
 class _InitRecord(Plugin):
-    """Records the init's pid as soon as it exists, so a create killed midway leaves a
-    record that delete can end it by."""
+    """Records, for a create killed midway (SIGKILL), what delete needs: the teardowns
+    once every other plugin is prepared (their state is made in prepare(), as for the
+    janitor), and the init's pid as soon as it exists."""
 
     name = "oci-record"
 
-    def __init__(self, state):
-        self.state = state
+    def __init__(self, record, plugins):
+        self.record = record
+        self.plugins = plugins  # those whose teardown must outlive us
+
+    def prepare(self, ctx):
+        self.record.save_teardown(self.plugins)
 
     def setup_parent(self, ctx):
-        with self.state.lock():
-            self.state.update(pid=ctx.pid, pid_start=process_start_time(ctx.pid))
+        state = self.record.state
+        with state.lock():
+            state.update(pid=ctx.pid, pid_start=process_start_time(ctx.pid))
 
 
 def create(root, bundle, container_id, pid_file=None, console_socket=None):
@@ -135,7 +141,8 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
         with state.lock():
             state.update(options=vars(plan.options))
     gate = None
-    instances = [cls() for cls in chosen] + [_InitRecord(state)]
+    instances = [cls() for cls in chosen]
+    instances.append(_InitRecord(Record(state, data), [p for p in instances if p.teardown_after_sigkill]))
     ctx = Context(None, plan.command, plan.options, linux)
     ctx.env = dict(plan.env)
     ctx.console = console
@@ -150,7 +157,6 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
                 run_hooks(linux, plan.hooks, hook, record.spec_state("creating"))
             if pid_file:
                 write_pid_file(pid_file, pid, linux)
-            record.save_teardown([p for p in instances if p.teardown_after_sigkill])
             with state.lock():
                 state.update(status="created")
         except BaseException:

@@ -267,3 +267,14 @@ def test_hybrid_mounts_a_tmpfs_with_each_hierarchy_and_links():
 def test_bad_cgroup_options(bad):
     with pytest.raises(ContainerError):
         prepared(CgroupKernel("0::/\n", V2, offered=CONTROLLERS), **bad)
+
+
+def test_pickled_for_another_process_it_keeps_the_groups_not_the_fd():
+    # OCI create saves the plugin for delete, another process, where the fd is no longer ours.
+    import pickle
+
+    fake = CgroupKernel("0::/x\n", V2, offered={"pids"})
+    plugin, _ = prepared(fake)
+    assert plugin.fd is not None
+    copy = pickle.loads(pickle.dumps(plugin))
+    assert copy.fd is None and [g.path for g in copy.groups] == [g.path for g in plugin.groups]

@@ -119,6 +119,10 @@ class Cgroup(Plugin):
         if unified:
             self.fd = linux.open_directory(groups[0].path)
 
+    def __getstate__(self):
+        # Pickled for an OCI delete in another process, where the fd means nothing.
+        return dict(vars(self), fd=None)
+
     def clone_args(self, ctx):
         return {} if self.fd is None else {"cgroup": self.fd}
 
