@@ -14,7 +14,6 @@ Keyword options are the command line's long options: `hostname="x"` is `--hostna
 """
 
 import os
-import select
 from types import SimpleNamespace
 
 from . import cli, commands, container, enter, plugins, state, supervisor  # noqa: F401 (loaded once, here)
@@ -60,17 +59,18 @@ def arguments(options):
 
 def invoke(argv, input=b""):
     """`demo-runtime ARGV` in a forked child; its Result (stdout and stderr as text)."""
-    in_read, in_write = os.pipe()
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe()
-    pid = os.fork()
+    linux = Linux()
+    in_read, in_write = linux.pipe()
+    out_read, out_write = linux.pipe()
+    err_read, err_write = linux.pipe()
+    pid = linux.fork()
     if pid == 0:  # the child: the command line's main, with the pipes as its stdio
         code = 125
         try:
             for fd, target in ((in_read, 0), (out_write, 1), (err_write, 2)):
-                os.dup2(fd, target)
+                linux.dup2(fd, target)
             for fd in (in_read, in_write, out_read, out_write, err_read, err_write):
-                os.close(fd)
+                linux.close(fd)
             # The caller's sys.std* may be anything (pytest captures them): ours are the pipes.
             cli.sys.stdin, cli.sys.stdout, cli.sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
             code = cli.main(list(argv))
@@ -79,33 +79,33 @@ def invoke(argv, input=b""):
                 cli.sys.stdout.flush()
                 cli.sys.stderr.flush()
             finally:
-                os._exit(code)
+                linux.exit_now(code)
     for fd in (in_read, out_write, err_write):
-        os.close(fd)
+        linux.close(fd)
     output = {out_read: [], err_read: []}
     pending = memoryview(input or b"")
     writing = [in_write] if pending else []
     if not pending:
-        os.close(in_write)
+        linux.close(in_write)
     reading = [out_read, err_read]
     while reading or writing:
-        readable, writable, _ = select.select(reading, writing, [])
+        readable, writable = linux.wait_ready(reading, writing)
         for fd in readable:
-            chunk = os.read(fd, 65536)
+            chunk = linux.read(fd, 65536)
             if chunk:
                 output[fd].append(chunk)
             else:
                 reading.remove(fd)
-                os.close(fd)
+                linux.close(fd)
         if writable:
             try:
-                pending = pending[os.write(in_write, pending[:65536]) :]
+                pending = pending[linux.write(in_write, pending[:65536]) :]
             except BrokenPipeError:
                 pending = pending[:0]
             if not pending:
                 writing.clear()
-                os.close(in_write)
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                linux.close(in_write)
+    status = os.waitstatus_to_exitcode(linux.waitpid(pid)[1])
     text = [b"".join(output[fd]).decode(errors="replace") for fd in (out_read, err_read)]
     return Result(128 - status if status < 0 else status, *text)
 

@@ -2,10 +2,15 @@
 
 Everything the runtime does to the system goes through a `Linux` object, so that
 plugins can be unit-tested against a recording double (tests/unit/fake_linux.py, held
-to the same interface by tests/unit/test_syscall_layer.py). By concern:
-  process.py   processes, pipes, descriptors
+to the same interface by tests/unit/test_syscall_layer.py), which can fail any call.
+tests/unit/test_one_door.py fails when code of the runtime package outside this folder
+calls the kernel itself (os, signal, fcntl, select, subprocess, ctypes... or open()).
+By concern:
+  process.py   processes, pipes, descriptors, waiting on them (select), programs run to
+               their end, uname, ids, the cwd, random bytes
   files.py     files on the host: the image, the runtime's state, leases and caches,
-               control files (cgroup, /proc/PID/uid_map, sysctl)
+               control files (cgroup, /proc/PID/uid_map, sysctl), and image import's
+               staging tree (the *_at calls: relative to a descriptor, no symlink followed)
   terminal.py  the pty of -t: window size, raw mode, passing the master
   signals.py   signal handlers, the signal mask, the wakeup fd
   net.py       netlink (links, addresses, routes; pyroute2, imported on first use), nftables
@@ -20,6 +25,20 @@ Paths inside a container's root are never handed to the kernel as strings, which
 would resolve through whatever symlinks the image holds: they are resolved inside the
 root (openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, or an equivalent walk on
 kernels before 5.6), and mounts go onto the resulting descriptor (/proc/self/fd/N).
+
+Deliberately outside, and why:
+- What the programs the runtime runs do (mkfs.ext4 and fakeroot for image import, nft,
+  OCI hooks): they are started here (run_program, execve), but their own calls are
+  theirs, as a shell's would be; the double answers for them (FakeLinux.programs).
+- Libraries' calls below the API the layer uses: pyroute2's netlink socket (driven from
+  net.py), tarfile and gzip reading a file object opened here (image import), and
+  libseccomp (pyseccomp, in plugins/seccomp/compile.py: it only builds a BPF program in
+  memory and exports it into a descriptor made here; loading it is load_seccomp).
+- The process's own exit after main() returned (os._exit in cli.entry_point and the OCI
+  one's, skipping the interpreter's teardown): there is no Linux object at that level,
+  and importing this module for it would put ctypes on the path of --help.
+- Code outside the runtime package: testcontainer/build.sh (debugfs, mkfs.ext4 in a
+  fakeroot session), bench/, lab/ and tests/ are the project's tools, not the runtime.
 """
 
 import _socket  # the C module (`socket` would add enum and selectors to every start)

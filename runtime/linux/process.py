@@ -97,6 +97,20 @@ class Processes:
     def close(self, fd):
         os.close(fd)
 
+    def wait_readable(self, fds, timeout=None):
+        """The descriptors of fds that can be read now (blocks until one can, or for
+        `timeout` seconds at most: then maybe none). A pidfd is readable once its
+        process has exited."""
+        return self.wait_ready(fds, (), timeout)[0]
+
+    def wait_ready(self, reading, writing, timeout=None):
+        """select(2): (those of `reading` that can be read, those of `writing` that can
+        be written) now, waiting until one can (or `timeout` seconds at most)."""
+        import select
+
+        readable, writable, _ = select.select(reading, writing, [], timeout)
+        return readable, writable
+
     def socketpair(self):
         """Two connected AF_UNIX stream sockets (socket objects: close() them)."""
         return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)

@@ -100,13 +100,5 @@ class Terminals:
     def set_blocking(self, fd, blocking):
         os.set_blocking(fd, blocking)
 
-    def wait_readable(self, fds, timeout=None):
-        """The descriptors of fds that can be read now (blocks until one can, or for
-        `timeout` seconds at most: then maybe none). A pidfd is readable once its
-        process has exited."""
-        import select
-
-        return select.select(fds, [], [], timeout)[0]
-
     def isatty(self, fd):
         return os.isatty(fd)

@@ -461,10 +461,14 @@ class FakeLinux:
         os.set_blocking(fd, blocking)
 
     def wait_readable(self, fds, timeout=None):
+        self._record("wait_readable", tuple(fds), timeout)
+        return self.wait_ready(fds, (), timeout)[0]
+
+    def wait_ready(self, reading, writing, timeout=None):
         import select
 
-        self._record("wait_readable", tuple(fds), timeout)
-        return select.select(fds, [], [], timeout)[0]
+        self._record("wait_ready", tuple(reading), tuple(writing), timeout)
+        return select.select(reading, writing, [], timeout)[:2]
 
     def isatty(self, fd):
         self._record("isatty", fd)
