@@ -649,8 +649,9 @@ def plan(bundle, config, options, linux):
     _walk(FIELDS, config, plan, "")
     if plan.options.hostname is not None and "uts" not in plan.namespaces:
         raise invalid("config.json: hostname needs a uts namespace of its own in linux.namespaces")
-    if plan.options.hostname is None and "uts" in plan.namespaces:
-        plan.options.hostname = linux.uname().nodename  # the new namespace's, as runc leaves it
+    if plan.options.hostname is None and "uts" in plan.namespaces and plan.namespaces["uts"] is None:
+        # A new namespace's name is the host's, as runc leaves it; a joined one keeps its own.
+        plan.options.hostname = linux.uname().nodename
     cgroup_mount = "cgroup" in plan.mounted
     # The cgroup plugin mounts /sys/fs/cgroup only in a cgroup namespace of its own.
     plan.options.cgroupns = "private" if cgroup_mount or "cgroup" in plan.namespaces else "host"

@@ -111,6 +111,16 @@ def test_a_namespace_path_joins_it(tree):
     assert planned(tree, change).options.net == "ns:/run/netns/x"
 
 
+def test_a_joined_uts_namespace_keeps_its_hostname_unless_the_config_sets_one(tree):
+    def join(config):
+        config["linux"]["namespaces"] = [n if n["type"] != "uts" else {"type": "uts", "path": "/proc/7/ns/uts"} for n in config["linux"]["namespaces"]]
+        config.pop("hostname")
+
+    options = planned(tree, join).options
+    assert (options.uts, options.hostname) == ("ns:/proc/7/ns/uts", None)
+    assert planned(tree, lambda c: c.pop("hostname")).options.hostname is not None  # a new one: the host's name
+
+
 def test_joining_a_mount_namespace_is_refused(tree):
     def change(config):
         config["linux"]["namespaces"] = [n if n["type"] != "mount" else {"type": "mount", "path": "/proc/1/ns/mnt"} for n in config["linux"]["namespaces"]]
