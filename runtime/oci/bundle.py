@@ -306,7 +306,7 @@ PROVIDED = {
 }
 # Options a bind or tmpfs mount may carry: volumes are nosuid and nodev anyway, and
 # open_tree's copy is private.
-_BIND_OPTIONS = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "private", "rprivate", "noexec", "exec"}
+BIND_OPTIONS = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "private", "rprivate", "noexec", "exec"}
 # Where a bind replaces what a plugin mounts: volumes mount after dev (plugins.ORDER), so a
 # bind at /dev/shm covers dev's own shm tmpfs (podman's /dev/shm: a tmpfs on the host).
 _BIND_OVER = {"/dev/shm"}
@@ -333,7 +333,7 @@ def _mount(mount, plan, field):
         return
     if is_bind:
         source = os.path.join(plan.bundle, _string(mount.get("source"), f"{field}.source"))
-        extra = set(options) - _BIND_OPTIONS
+        extra = set(options) - BIND_OPTIONS
         if extra:
             raise unsupported(what, f"bind options {', '.join(sorted(extra))} are not supported")
         if ":" in source + destination:

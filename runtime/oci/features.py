@@ -2,13 +2,14 @@
 
 from .. import __version__
 from ..plugins.caps import NAMES
+from ..plugins.volumes import TMPFS_FLAGS
 from . import SPEC_VERSION
-from .bundle import HOOKS, NAMESPACES
+from .bundle import BIND_OPTIONS, HOOKS, NAMESPACES
+from .lifecycle import REFUSED_HOOKS
 
-# The hooks run where the runtime runs; those of the container's namespaces are refused.
-_HOOKS = [h for h in HOOKS if h not in ("createContainer", "startContainer")]
-# Of a bind or tmpfs mount's options, those taken (bundle.py: _BIND_OPTIONS, _TMPFS_OPTIONS).
-_MOUNT_OPTIONS = ["bind", "nodev", "nosuid", "private", "rbind", "ro", "rprivate", "rw"]
+_HOOKS = [h for h in HOOKS if h not in REFUSED_HOOKS]
+# Of a bind or tmpfs mount's options, those taken (a tmpfs's size= and mode= too).
+_MOUNT_OPTIONS = sorted(BIND_OPTIONS | set(TMPFS_FLAGS))
 
 
 def features():
@@ -21,7 +22,7 @@ def features():
             "namespaces": sorted(n for n in NAMESPACES if n not in ("time",)),
             "capabilities": [f"CAP_{name}" for name in NAMES],
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": False},
-            "seccomp": {"enabled": False},
+            "seccomp": {"enabled": True},
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
             "intelRdt": {"enabled": False},

@@ -29,8 +29,8 @@ from . import bundle as bundles
 from .hooks import run_hooks
 from .record import FIFO, Record, check_id, rfc3339
 
-# Hooks that run inside the container's namespaces: not yet.
-_IN_CONTAINER_HOOKS = ("createContainer", "startContainer")
+# Hooks that run inside the container's namespaces before pivot_root: not yet.
+REFUSED_HOOKS = ("createContainer",)
 
 
 def default_options():
@@ -40,11 +40,16 @@ def default_options():
 
 
 class _Gate:
-    """The init's last step before exec (ctx.gate): once `start` opens the fifo."""
+    """The init's last step before exec (ctx.gate): once `start` opens the fifo, the
+    startContainer hooks, then through."""
 
-    def __init__(self, linux, fifo):
+    def __init__(self, linux, fifo, hooks, state):
         self.linux = linux
         self.fd = linux.open(fifo, os.O_PATH | os.O_CLOEXEC)  # reopened by the init, after pivot_root
+        self.hooks = hooks  # the config's, of which the init runs startContainer's
+        self.state = state  # the spec's state, for them
+        if hooks.get("startContainer"):
+            import subprocess  # noqa: F401 -- loaded here: the init runs them after pivot_root, where the module is not
 
     def __call__(self, ctx, env, report_write):
         linux = ctx.linux
@@ -52,6 +57,10 @@ class _Gate:
         linux.set_parent_death_signal(0)  # from here on the init outlives create
         linux.close(report_write)  # EOF: create sees the setup done
         fifo = linux.open(f"/proc/self/fd/{self.fd}", os.O_WRONLY | os.O_CLOEXEC)  # blocks until start
+        # In the container, as its user, paths resolved in its root; start waits for the
+        # byte below, so poststart comes after them. The pid is as the init sees itself, as
+        # runc gives it. A failure ends the init (its message on the container's stderr).
+        run_hooks(linux, self.hooks, "startContainer", dict(self.state, pid=linux.getpid(), status="running"))
         linux.write(fifo, b"0")
         linux.close(fifo)
         return None
@@ -99,9 +108,9 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
     check_id(container_id)
     linux = Linux()
     plan = bundles.plan(bundle, bundles.read_config(linux, bundle), default_options(), linux)
-    for name in _IN_CONTAINER_HOOKS:
+    for name in REFUSED_HOOKS:
         if plan.hooks.get(name):
-            raise bundles.unsupported(f"hooks.{name}", "hooks in the container's namespaces are not supported yet")
+            raise bundles.unsupported(f"hooks.{name}", "hooks in the container's namespaces before pivot_root are not supported yet")
     _check_terminal(plan, console_socket)
     require_root(linux)
     try:
@@ -149,7 +158,7 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
     try:
         fifo = f"{state.path}/{FIFO}"
         linux.make_fifo(fifo, 0o622)  # a non-root init opens it for writing
-        gate = ctx.gate = _Gate(linux, fifo)
+        gate = ctx.gate = _Gate(linux, fifo, plan.hooks, Record(state, data).spec_state("creating"))
         pid = create_init(ctx, instances)
         try:
             record = Record(state, state.load())

@@ -22,7 +22,7 @@ _LOCKED = MS_NOSUID | MS_NODEV
 _SIZE_UNITS = "kKmMgG%"
 # docker's --tmpfs flags that demo-runtime takes (nosuid and nodev it always sets).
 # The atime ones too, which OCI configs give (containerd's /run: strictatime).
-_TMPFS_FLAGS = {"ro": MS_RDONLY, "rw": 0, "noexec": MS_NOEXEC, "exec": 0, "nosuid": 0, "nodev": 0,
+TMPFS_FLAGS = {"ro": MS_RDONLY, "rw": 0, "noexec": MS_NOEXEC, "exec": 0, "nosuid": 0, "nodev": 0,
                 "strictatime": MS_STRICTATIME, "relatime": MS_RELATIME, "noatime": MS_NOATIME}  # fmt: skip
 
 
@@ -69,7 +69,7 @@ def parse_tmpfs(spec):
     (path, mount flags, mount data). Always nosuid and nodev, as every volume."""
     path, has_options, options = spec.partition(":")
     flags, mode, size = _LOCKED, "1777", None
-    if has_options and "=" not in options and "," not in options and options not in _TMPFS_FLAGS:
+    if has_options and "=" not in options and "," not in options and options not in TMPFS_FLAGS:
         size = _tmpfs_size(options)  # the bare SIZE
     elif has_options:
         for option in options.split(","):
@@ -78,8 +78,8 @@ def parse_tmpfs(spec):
                 size = _tmpfs_size(value)
             elif key == "mode" and has_value and value and set(value) <= set("01234567") and int(value, 8) <= 0o7777:
                 mode = value
-            elif not has_value and key in _TMPFS_FLAGS:
-                flags |= _TMPFS_FLAGS[key]
+            elif not has_value and key in TMPFS_FLAGS:
+                flags |= TMPFS_FLAGS[key]
             else:
                 raise ContainerError(USAGE, f"--tmpfs {spec}: option {option!r} is not supported (size=, mode=, ro, rw, noexec, exec, strictatime, relatime, noatime; always nosuid and nodev)")
     return _container_path(path, "--tmpfs"), flags, f"mode={mode}" + (f",size={size}" if size else "")

@@ -5,7 +5,9 @@ over stdin"; runtime.md, Lifecycle 3-4, 9, 13: prestart and createRuntime during
 create, poststart after start, poststop after delete; "If any prestart hook fails, the
 runtime MUST generate an error, stop the container, and continue the lifecycle at step
 12"; poststop: "the runtime MUST log a warning, but the remaining hooks and lifecycle
-continue as if the hook had succeeded".
+continue as if the hook had succeeded". startContainer: "MUST be called as part of the
+start operation and before the container process is executed", "in the container
+namespace", its path "resolved in the container namespace".
 """
 
 import json
@@ -59,3 +61,37 @@ def test_a_failing_poststop_hook_is_a_warning(oci, host, bundle, ids):
     deleted = oci("delete", container_id)
     assert deleted.rc == 0 and "warning: poststop hook 0" in deleted.stderr
     assert oci("state", container_id).rc == 71
+
+
+def test_start_container_hooks_run_in_the_container_before_its_command(oci, host, bundle, ids):
+    # The hook writes into the container's root (its own /tmp) and sees the container's
+    # mount namespace; the command then finds what the hook left, and poststart comes after.
+    log, container_id = f"{bundle()}/hooks.log", ids()
+    hooked = f"/tmp/hooked-{container_id}"  # in the session's shared rootfs, written through
+    marker = f"cat > {hooked}; echo >> {hooked}; readlink /proc/self/ns/mnt >> {hooked}"
+
+    def hooks(config):
+        config["hooks"] = {
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", marker]}],
+            "poststart": [_hook(log, "poststart")],
+        }
+
+    path = bundle(("sh", "-c", f"cat {hooked}; rm {hooked}; readlink /proc/self/ns/mnt"), hooks)
+    out = oci("run", "--bundle", path, container_id)
+    assert out.rc == 0, out.stderr
+    state, hook_ns, command_ns = out.stdout.splitlines()
+    state = json.loads(state)
+    assert (state["id"], state["status"]) == (container_id, "running")
+    assert hook_ns == command_ns != host.check_output("readlink /proc/self/ns/mnt")
+    assert host.check_output("cat %s", log).startswith("poststart ")
+
+
+def test_a_failing_start_container_hook_stops_the_container(oci, bundle, ids):
+    failing = {"path": "/bin/sh", "args": ["sh", "-c", "echo no >&2; exit 4"]}
+    path, container_id = bundle(("echo", "ran"), lambda c: c.update(hooks={"startContainer": [failing]})), ids()
+    out, exit_code = oci.create(path, container_id)
+    assert out.rc == 0, out.stderr
+    started = oci("start", container_id)
+    assert started.rc == 125 and "exited before it could start" in started.stderr, started.stderr
+    assert exit_code() == 125
+    assert oci("state", container_id).stdout and oci("delete", container_id).rc == 0
