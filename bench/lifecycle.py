@@ -12,7 +12,8 @@ issue 10's targets as ratios (<= 1: met). Then throughput: --workers processes a
 each starting --batch containers one after another, for runtime.run (held, not held) and
 runc run, interleaved in --throughput-rounds rounds: starts per second of the whole.
 --profile N: where N in-process starts spend their time, from timestamps each process of
-a start writes at the steps it passes.
+a start writes at the steps it passes. --floor N: the same system calls made by a small C
+process (bench/floor.c), N times, step by step: the kernel's share of a start.
 Like bench/bench.py, it runs in a private mount namespace with cgroup2 at /sys/fs/cgroup
 (runc needs no hybrid layout) and removes what it made.
 """
@@ -46,6 +47,7 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="processes starting containers at once, for throughput (0: none)")
     parser.add_argument("--batch", type=int, default=20, help="starts of each worker, one after another")
     parser.add_argument("--throughput-rounds", type=int, default=3)
+    parser.add_argument("--floor", type=int, default=0, metavar="N", help="also: N starts of bench/floor.c, the same kernel work from C, step by step")
     args = parser.parse_args(argv)
     load = [bench._loadavg()]
     runc = shutil.which("runc")
@@ -89,6 +91,7 @@ def main(argv=None):
             rates = throughput(starts, args.workers, args.batch, args.throughput_rounds) if args.workers else None
             load.append(bench._loadavg())
             steps = profile(held_image, args.profile) if args.profile else None
+            floor_steps = floor(ws, held.device, args.floor) if args.floor else None
     finally:
         ws.cleanup()
     print(f"load average (1, 5, 15 min) at the start, after the rounds, after the throughput: {' | '.join(load)}\n")
@@ -98,7 +101,22 @@ def main(argv=None):
         print(throughput_table(rates, args.workers, args.batch))
     if steps:
         print(profile_table(steps, args.profile))
+    if floor_steps:
+        print(f"\nThe same kernel work from a C process (bench/floor.c, {args.floor} starts of the held image, medians):\n")
+        print("| step | median ms |\n|---|---:|")
+        print("\n".join(f"| {name} | {ms} |" for name, ms in floor_steps))
     return 0
+
+
+def floor(ws, device, n):
+    """bench/floor.c built and run for n starts from the loop device: [(step, median ms)]."""
+    binary = ws.tmp / "floor"
+    bench.run(["gcc", "-O2", "-o", str(binary), str(HERE / "floor.c")])
+    cgroups = ws.cgroup_root / f"{ws.id_prefix}floor"  # the workspace removes it if we do not
+    cgroups.mkdir()
+    out = bench.run([str(binary), device, str(n), str(cgroups)])
+    cgroups.rmdir()
+    return [tuple(line.split("\t")) for line in out.stdout.splitlines()]
 
 
 def throughput(starts, workers, batch, rounds):

@@ -138,6 +138,7 @@ class Image:
         except BaseException:
             self._loop.teardown(self._ctx)
             raise
+        self.device = self._loop.loop_device  # e.g. for losetup
 
     def __fspath__(self):
         return self.path
