@@ -13,7 +13,8 @@ each starting --batch containers one after another, for runtime.run (held, not h
 runc run, interleaved in --throughput-rounds rounds: starts per second of the whole.
 --profile N: where N in-process starts spend their time, from timestamps each process of
 a start writes at the steps it passes. --floor N: the same system calls made by a small C
-process (bench/floor.c), N times, step by step: the kernel's share of a start.
+process (bench/floor.c), N times, step by step: the kernel's share of a start; and as a
+row of the throughput.
 Like bench/bench.py, it runs in a private mount namespace with cgroup2 at /sys/fs/cgroup
 (runc needs no hybrid layout) and removes what it made.
 """
@@ -36,6 +37,7 @@ from runtime.linux import Linux
 HERE = Path(__file__).resolve().parent
 RUNC_START, INPROCESS_START = "start, runc (`runc run`)", "start, in-process (`runtime.run`)"
 HELD_START = "start, in-process, image held (`runtime.Image`)"
+FLOOR = "bench/floor.c: the same system calls from C"
 CLI_EXEC, INPROCESS_EXEC, RUNC_EXEC = "exec, CLI (`demo-runtime exec`)", "exec, in-process (`Container.exec`)", "exec, runc (`runc exec`)"
 
 
@@ -83,15 +85,21 @@ def main(argv=None):
             }
             times = bench.interleaved(rows, args.rounds)
             load.append(bench._loadavg())
-            starts = {
-                HELD_START: lambda tag: _ok(runtime.run(held, ["/bin/true"])),
-                INPROCESS_START: lambda tag: _ok(runtime.run(args.image, ["/bin/true"])),
-                RUNC_START: lambda tag: _check([*runc_cmd, "run", "--bundle", str(bundle), f"{ws.id_prefix}{tag}"]),
+            batches = {  # name -> one worker's batch of n starts
+                HELD_START: lambda tag, n: [_ok(runtime.run(held, ["/bin/true"])) for _ in range(n)],
+                INPROCESS_START: lambda tag, n: [_ok(runtime.run(args.image, ["/bin/true"])) for _ in range(n)],
+                RUNC_START: lambda tag, n: [_check([*runc_cmd, "run", "--bundle", str(bundle), f"{ws.id_prefix}{tag}-{i}"]) for i in range(n)],
             }
-            rates = throughput(starts, args.workers, args.batch, args.throughput_rounds) if args.workers else None
+            if args.floor:
+                floor = Floor(ws, held.device)
+                batches[FLOOR] = lambda tag, n: floor.run(n)
+            rates = throughput(batches, args.workers, args.batch, args.throughput_rounds) if args.workers else None
             load.append(bench._loadavg())
             steps = profile(held_image, args.profile) if args.profile else None
-            floor_steps = floor(ws, held.device, args.floor) if args.floor else None
+            floor_steps = None
+            if args.floor:
+                floor_steps = floor.steps(args.floor)
+                floor.close()
     finally:
         ws.cleanup()
     print(f"load average (1, 5, 15 min) at the start, after the rounds, after the throughput: {' | '.join(load)}\n")
@@ -108,23 +116,33 @@ def main(argv=None):
     return 0
 
 
-def floor(ws, device, n):
-    """bench/floor.c built and run for n starts from the loop device: [(step, median ms)]."""
-    binary = ws.tmp / "floor"
-    bench.run(["gcc", "-O2", "-o", str(binary), str(HERE / "floor.c")])
-    cgroups = ws.cgroup_root / f"{ws.id_prefix}floor"  # the workspace removes it if we do not
-    cgroups.mkdir()
-    out = bench.run([str(binary), device, str(n), str(cgroups)])
-    cgroups.rmdir()
-    return [tuple(line.split("\t")) for line in out.stdout.splitlines()]
+class Floor:
+    """bench/floor.c, built, on the held image's loop device, its cgroups in one of the
+    workspace's (which removes it if we do not)."""
+
+    def __init__(self, ws, device):
+        self.binary, self.device = ws.tmp / "floor", device
+        bench.run(["gcc", "-O2", "-o", str(self.binary), str(HERE / "floor.c")])
+        self.cgroups = ws.cgroup_root / f"{ws.id_prefix}floor"
+        self.cgroups.mkdir()
+
+    def run(self, n):
+        """n starts; its output: a line per step, name TAB median ms."""
+        return bench.run([str(self.binary), self.device, str(n), str(self.cgroups)], timeout=600).stdout
+
+    def steps(self, n):
+        return [tuple(line.split("\t")) for line in self.run(n).splitlines()]
+
+    def close(self):
+        self.cgroups.rmdir()
 
 
-def throughput(starts, workers, batch, rounds):
+def throughput(batches, workers, batch, rounds):
     """Per row, starts per second in each round: `workers` forked processes at once, each
     making `batch` starts one after another; the rows in a new shuffled order each round."""
-    rates = {name: [] for name in starts}
+    rates = {name: [] for name in batches}
     for round_ in range(rounds):
-        order = list(starts)
+        order = list(batches)
         random.shuffle(order)
         for name in order:
             began = time.perf_counter()
@@ -134,8 +152,7 @@ def throughput(starts, workers, batch, rounds):
                 if pid == 0:
                     code = 1
                     try:
-                        for n in range(batch):
-                            starts[name](f"t{round_}-{worker}-{n}")
+                        batches[name](f"t{round_}-{worker}", batch)
                         code = 0
                     finally:
                         os._exit(code)
