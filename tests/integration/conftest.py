@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from . import report, residue
+from . import descendants, report, residue
 from runtime.api import IDLE
 
 from .containers import NAME_PREFIX, STATE_ROOT, Runtime
@@ -117,9 +117,14 @@ def edit_image(host, image, *commands):
     assert out.rc == 0 and not errors, f"debugfs on {image}: {out.stderr}"
 
 
+# Started as the test session is: every process it forks from here on is recorded.
+_DESCENDANTS = descendants.start()
+
+
 def _snapshot(host, target, workdir):
     """What a container run could leave behind on the host, as sets of strings."""
     ours = (target.image, workdir)
+    ours_pids = _DESCENDANTS.pids() if _DESCENDANTS and target.kind == "local" else None
     # (the OCI command line's tests keep their containers' state in workdir/oci-state)
     states = (STATE_ROOT, f"{workdir}/oci-state")
     raw = residue.snapshot(states, ours) if target.kind == "local" else residue.remote(host, states, ours)
@@ -141,10 +146,20 @@ def _snapshot(host, target, workdir):
         },
         "processes": {p for p in sections.get("proc", ()) if any(o in p for o in ours) and not p.startswith("Z")},
         # A cgroup is named after its runtime's pid: one whose runtime is gone is left over
-        # (a running one belongs to a live container, ours or another run's).
-        "container cgroups": {c for c in sections.get("cgroup", ()) if c.rpartition("/")[2].split("-")[0] not in live},
+        # (a running one belongs to a live container, ours or another run's), if that
+        # runtime was this run's (without the process events: any run's).
+        "container cgroups": {
+            c
+            for c in sections.get("cgroup", ())
+            if _runtime_pid(c) not in live and (ours_pids is None or not _runtime_pid(c).isdigit() or int(_runtime_pid(c)) in ours_pids)
+        },
         "container states": {e for e in sections.get("state", ()) if e.startswith((NAME_PREFIX, f".new-{NAME_PREFIX}"))},
     }
+
+
+def _runtime_pid(cgroup):
+    """The pid a container cgroup's name starts with (demo-runtime/<pid>-<n>)."""
+    return cgroup.rpartition("/")[2].split("-")[0]
 
 
 # The last clean snapshot of each target, which is the next test's "before" as long as

@@ -2,9 +2,11 @@
 made on the host by hand here, each must show in a snapshot, and be gone from the
 next one once removed."""
 
+import os
+
 import pytest
 
-from .conftest import _snapshot
+from .conftest import _DESCENDANTS, _snapshot
 
 pytestmark = pytest.mark.property("residue check")
 
@@ -26,6 +28,28 @@ def test_the_snapshot_sees_a_loop_device_a_mount_a_process_and_a_temporary_direc
         host.run("kill %s; losetup -d %s; umount %s/mnt; rmdir %s", sleeper, loop, workdir, tmp)
     host.run("while kill -0 %s 2>/dev/null; do sleep 0.05; done", sleeper)
     after = _snapshot(host, target, workdir)
-    made = ("attached loop devices", "host mounts", "processes", "temporary directories")
-    # (only the kinds made here: on a shared machine others' containers come and go)
-    assert {kind: after[kind] - before[kind] for kind in made if after[kind] - before[kind]} == {}
+    # Only what was made here: on a shared machine others' containers come and go (and
+    # mount their clients' root filesystems under /var/tmp meanwhile).
+    names = (workdir, tmp.rpartition("/")[2])
+    assert {kind: {e for e in after[kind] - before[kind] if any(n in e for n in names)} for kind in after} == {kind: set() for kind in after}
+
+
+@pytest.mark.skipif(_DESCENDANTS is None, reason="no process events (CONFIG_PROC_EVENTS off, or not root): any run's cgroups count")
+def test_a_dead_runtimes_cgroup_counts_only_if_that_runtime_was_this_runs(host, target, workdir):
+    """Two container cgroups as a killed runtime leaves them, one named after a process
+    this run forked (and that is gone), one after a pid no process of this run had."""
+    if target.kind != "local":
+        pytest.skip("the process events are the local kernel's")
+    ours = int(host.check_output("sh -c 'echo $$'"))
+    theirs = next(p for p in range(int(open("/proc/sys/kernel/pid_max").read()) - 1, 1, -1) if not os.path.exists(f"/proc/{p}") and p not in _DESCENDANTS.pids())
+    mount = next(line.split()[4] for line in open("/proc/self/mountinfo") if " - cgroup2 " in line or " - cgroup " in line)
+    parent = f"{mount}/residue-check-{os.getpid()}/demo-runtime"
+    before = _snapshot(host, target, workdir)
+    os.makedirs(f"{parent}/{ours}-000001")
+    os.mkdir(f"{parent}/{theirs}-000002")
+    try:
+        seen = _snapshot(host, target, workdir)["container cgroups"] - before["container cgroups"]
+    finally:
+        for path in (f"{parent}/{ours}-000001", f"{parent}/{theirs}-000002", parent, parent.rpartition("/")[0]):
+            os.rmdir(path)
+    assert seen == {f"{parent}/{ours}-000001"}
