@@ -9,7 +9,7 @@ import pytest
 from . import descendants, report, residue
 from runtime.api import IDLE
 
-from .containers import NAME_PREFIX, STATE_ROOT, Runtime
+from .containers import NAME_PREFIX, OUR_TEST_DIRS, STATE_ROOT, TEST_DIRS, Runtime
 from .netns import ip_netns_ready, netns  # noqa: F401 - fixtures for every test with a network of its own
 from .targets import select_targets
 
@@ -86,7 +86,7 @@ def container(runtime, request):
 @pytest.fixture(scope="session")
 def workdir(host):
     """A scratch directory on the target for variant images and listeners."""
-    path = host.check_output("mktemp -d /tmp/demo-runtime-tests.XXXXXX")
+    path = host.check_output(f"mktemp -d /tmp/{OUR_TEST_DIRS}XXXXXX")
     yield path
     host.run("rm -rf %s", path)
 
@@ -135,14 +135,16 @@ def _snapshot(host, target, workdir):
     mine = ("/tmp/", "/var/tmp/", "/run/demo-runtime", "/mnt/", *ours)
     return {
         "attached loop devices": {b for b in sections.get("loop", ()) if b.startswith(ours)},
-        "host mounts": {m for m in sections.get("mount", ()) if m.startswith(mine) or m in ("/tmp", "/mnt")},
+        "host mounts": {
+            m for m in sections.get("mount", ()) if (m.startswith(mine) or m in ("/tmp", "/mnt")) and not _in_another_runs_directory(m)
+        },
         # Names a runtime's temporary directory would have (ours, the seed's). The runtime
         # stages on a tmpfs of its own and never calls tempfile on the host, so tempfile's
         # "tmp*" names here are other processes' on a shared machine (pip, other suites).
         "temporary directories": {
             e
             for e in sections.get("tmp", ())
-            if e.startswith(("demo-runtime", "containerimage")) and not e.startswith("demo-runtime-tests.")
+            if e.startswith(("demo-runtime", "containerimage")) and not e.startswith(TEST_DIRS)
         },
         "processes": {p for p in sections.get("proc", ()) if any(o in p for o in ours) and not p.startswith("Z")},
         # A cgroup is named after its runtime's pid: one whose runtime is gone is left over
@@ -155,6 +157,11 @@ def _snapshot(host, target, workdir):
         },
         "container states": {e for e in sections.get("state", ()) if e.startswith((NAME_PREFIX, f".new-{NAME_PREFIX}"))},
     }
+
+
+def _in_another_runs_directory(path):
+    """Under another test run's scratch directory (its client's rootfs, its own mounts)."""
+    return any(part.startswith(TEST_DIRS) and not part.startswith(OUR_TEST_DIRS) for part in path.split("/"))
 
 
 def _runtime_pid(cgroup):
@@ -214,7 +221,7 @@ def names(runtime):
 @pytest.fixture
 def host_marker(host):
     """A file only the host has, outside /tmp (which the runtime's staging tmpfs covers)."""
-    path = host.check_output("mktemp /var/tmp/demo-runtime-tests.XXXXXX")
+    path = host.check_output(f"mktemp /var/tmp/{OUR_TEST_DIRS}XXXXXX")
     yield path
     host.run("rm -f %s", path)
 

@@ -15,6 +15,12 @@ from runtime.testing.backend import DemoRuntimeBackend
 
 # Names of the containers this test session makes: other sessions share the machine.
 NAME_PREFIX = f"t{uuid.uuid4().hex[:6]}"
+# Test runs' scratch directories on the target (mktemp templates add XXXXXX), this run's
+# named by NAME_PREFIX: the residue check tells another run's mounts in theirs from ours.
+# Short: podman's runroot under one (oci_clients) may have at most 50 characters. Runs
+# of older checkouts name theirs demo-runtime-tests.XXXXXX.
+TEST_DIRS = ("dr-tests.", "demo-runtime-tests.")
+OUR_TEST_DIRS = f"{TEST_DIRS[0]}{NAME_PREFIX}."
 STATE_ROOT = "/run/demo-runtime/containers"
 
 

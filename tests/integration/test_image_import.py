@@ -8,6 +8,8 @@ import pytest
 
 from runtime import errors
 
+from .containers import OUR_TEST_DIRS
+
 pytestmark = pytest.mark.property("image import")
 
 APP_UID = 1234
@@ -23,7 +25,7 @@ CHANGES = (
 @pytest.fixture(scope="module")
 def app_image(host, target):
     """app.img from podman's docker-archive of the test image's files plus a user `app`."""
-    work = host.check_output("mktemp -d /var/tmp/demo-runtime-tests.XXXXXX")
+    work = host.check_output(f"mktemp -d /var/tmp/{OUR_TEST_DIRS}XXXXXX")
     podman = f"podman --root {work}/storage --runroot {work}/run --storage-driver vfs --events-backend none"
     changes = " ".join(f"--change {shlex.quote(c)}" for c in CHANGES)
     host.check_output(

@@ -53,3 +53,12 @@ def test_a_dead_runtimes_cgroup_counts_only_if_that_runtime_was_this_runs(host, 
         for path in (f"{parent}/{ours}-000001", f"{parent}/{theirs}-000002", parent, parent.rpartition("/")[0]):
             os.rmdir(path)
     assert seen == {f"{parent}/{ours}-000001"}
+
+
+def test_mounts_in_another_runs_scratch_directory_are_not_ours(workdir):
+    from .conftest import _in_another_runs_directory
+
+    assert not _in_another_runs_directory(f"{workdir}/mnt")
+    assert not _in_another_runs_directory("/tmp/demo-runtime-staging/rootfs")
+    assert _in_another_runs_directory("/tmp/dr-tests.tabc123.Xy12Zq/shared-mount")
+    assert _in_another_runs_directory("/var/tmp/demo-runtime-tests.containerd-szD0O1/state/rootfs")

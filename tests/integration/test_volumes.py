@@ -5,6 +5,8 @@ import pytest
 
 from runtime import errors
 
+from .containers import OUR_TEST_DIRS
+
 pytestmark = pytest.mark.property("volumes")
 
 
@@ -12,7 +14,7 @@ pytestmark = pytest.mark.property("volumes")
 def outside(host):
     """A host directory outside /tmp (which the staging tmpfs covers): what a symlink in
     the image points at."""
-    path = host.check_output("mktemp -d /var/tmp/demo-runtime-tests.XXXXXX")
+    path = host.check_output(f"mktemp -d /var/tmp/{OUR_TEST_DIRS}XXXXXX")
     yield path
     host.run("rm -rf %s", path)
 

@@ -9,12 +9,12 @@ import pytest
 
 from runtime.testing import podman
 
-from ..containers import NAME_PREFIX
+from ..containers import NAME_PREFIX, OUR_TEST_DIRS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 IMAGE = f"localhost/{NAME_PREFIX}-oci-clients:latest"
 # Where the fixtures keep their stores, daemons and runtime state: one directory each.
-TMP_PATTERN = "/var/tmp/demo-runtime-tests.{}-XXXXXX"
+TMP_PATTERN = f"/var/tmp/{OUR_TEST_DIRS}{{}}-XXXXXX"
 
 
 # Each runtime's default --root, where it keeps its containers' state. podman passes it no

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from ..containers import OUR_TEST_DIRS
 from ..conftest import edit_image
 from ..netns import BRIDGE
 
@@ -22,7 +23,7 @@ UNSAFE_IMAGE = 70
 def host_dir(host):
     """A host directory with one file, outside /tmp (which the staging tmpfs covers), and
     how to see whether anything in it changed."""
-    path = host.check_output("mktemp -d /var/tmp/demo-runtime-tests.XXXXXX")
+    path = host.check_output(f"mktemp -d /var/tmp/{OUR_TEST_DIRS}XXXXXX")
     host.check_output("echo host-secret > %s/marker && mkdir %s/procx %s/sys", path, path, path)
 
     def state():
