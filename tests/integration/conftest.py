@@ -144,7 +144,7 @@ def _snapshot(host, target, workdir):
         "temporary directories": {
             e
             for e in sections.get("tmp", ())
-            if e.startswith(("demo-runtime", "containerimage")) and not e.startswith(TEST_DIRS)
+            if e.startswith(("demo-runtime", "containerimage")) and not e.startswith((*TEST_DIRS, _BENCH_DIRS))
         },
         "processes": {p for p in sections.get("proc", ()) if any(o in p for o in ours) and not p.startswith("Z")},
         # A cgroup is named after its runtime's pid: one whose runtime is gone is left over
@@ -159,9 +159,17 @@ def _snapshot(host, target, workdir):
     }
 
 
+# bench/'s scratch directories (podman's store): a benchmark may run beside the suite on a
+# shared machine; the suite never runs one.
+_BENCH_DIRS = "demo-runtime-bench-"
+
+
 def _in_another_runs_directory(path):
-    """Under another test run's scratch directory (its client's rootfs, its own mounts)."""
-    return any(part.startswith(TEST_DIRS) and not part.startswith(OUR_TEST_DIRS) for part in path.split("/"))
+    """Under another test run's scratch directory (its client's rootfs, its own mounts),
+    or a benchmark's."""
+    return any(
+        (part.startswith(TEST_DIRS) and not part.startswith(OUR_TEST_DIRS)) or part.startswith(_BENCH_DIRS) for part in path.split("/")
+    )
 
 
 def _runtime_pid(cgroup):

@@ -62,3 +62,4 @@ def test_mounts_in_another_runs_scratch_directory_are_not_ours(workdir):
     assert not _in_another_runs_directory("/tmp/demo-runtime-staging/rootfs")
     assert _in_another_runs_directory("/tmp/dr-tests.tabc123.Xy12Zq/shared-mount")
     assert _in_another_runs_directory("/var/tmp/demo-runtime-tests.containerd-szD0O1/state/rootfs")
+    assert _in_another_runs_directory("/var/tmp/demo-runtime-bench-z7vx8j9j/root/vfs-containers/x/userdata/shm")
