@@ -6,7 +6,8 @@
                 of fields); what no plugin honours is refused by name
   spec.py       the spec's default config.json (`spec`, and the tests' bundles)
   record.py     a container's state under --root: its status, the spec's state JSON
-  lifecycle.py  create (the init waits at an exec fifo), start, kill, delete, run, exec
+  lifecycle.py  create (the init waits at an exec fifo), delete, run, exec: the plugins'
+  running.py    start, kill: none of the plugins imported (a new interpreter per command)
   hooks.py      the config's hooks, with the state JSON on their stdin
   console.py    process.terminal: the pty master sent over --console-socket
 

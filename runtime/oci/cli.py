@@ -84,14 +84,14 @@ def _exec(options, args):
 
 
 def _start(options, args):
-    from .lifecycle import start
+    from .running import start
 
     start(options.root, args[0])
     return 0
 
 
 def _kill(options, args):
-    from .lifecycle import kill
+    from .running import kill
 
     kill(options.root, args[0], signal_number(args[1] if len(args) > 1 else "TERM"), options.all)
     return 0

@@ -1,4 +1,5 @@
-"""The operations of runtime.md on a container: create, start, kill, delete, and run.
+"""The operations of runtime.md that need the plugins: create, delete, run and exec
+(start and kill: runtime.oci.running).
 
 create: the bundle's Plan, the ID claimed under --root (an exec fifo in its directory),
   the plugins' prepare/clone/setup as for `demo-runtime run` (runtime.container.create),
@@ -6,8 +7,6 @@ create: the bundle's Plan, the ID claimed under --root (an exec fifo in its dire
   parent-death signal cleared, blocked opening the fifo for writing. The pid file is
   written, the cgroup's teardown state saved, and create exits: the init is the
   caller's (its subreaper's) from then on.
-start: opens the fifo for reading, which lets the init through to its exec, waits for
-  its byte (or the init's end, through a pidfd), removes the fifo: `running`.
 delete: kills what still runs, runs the saved teardowns, removes the directory, then
   the poststop hooks.
 """
@@ -28,6 +27,7 @@ from ..state import State, process_start_time, write_pid_file
 from . import bundle as bundles
 from .hooks import run_hooks
 from .record import FIFO, Record, check_id, rfc3339
+from .running import open_init, start
 
 # Hooks that run inside the container's namespaces before pivot_root: not yet.
 REFUSED_HOOKS = ("createContainer",)
@@ -197,92 +197,6 @@ def _now():
     return time.time()
 
 
-def _open_init(linux, record):
-    """A pidfd of the live init (checked against its start time), else None."""
-    try:
-        pidfd = linux.pidfd_open(record.data["pid"])
-    except (OSError, KeyError):
-        return None
-    if not record.alive():
-        linux.close(pidfd)
-        return None
-    return pidfd
-
-
-def start(root, container_id):
-    linux = Linux()
-    record = Record.find(root, container_id, linux)
-    with record.state.lock():
-        record = Record.find(root, container_id, linux)
-        status = record.status()
-        if status != "created":
-            raise ContainerError(errors.WRONG_STATE, f"cannot start a container that is {status} (only a created one)")
-        pidfd = _open_init(linux, record)
-        if pidfd is None:
-            raise ContainerError(errors.WRONG_STATE, "cannot start a container that is stopped (only a created one)")
-        try:
-            fifo = linux.open(record.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            try:
-                ready = linux.wait_readable([fifo, pidfd])
-                passed = fifo in ready and linux.read(fifo, 1) == b"0"
-            finally:
-                linux.close(fifo)
-            linux.unlink(record.fifo)
-        finally:
-            linux.close(pidfd)
-        if not passed:
-            raise ContainerError(errors.RUNTIME_FAILURE, "the container's init exited before it could start")
-    try:
-        run_hooks(linux, record.data.get("hooks", {}), "poststart", record.spec_state("running"))
-    except ContainerError:
-        kill(root, container_id, signal.SIGKILL)
-        raise
-
-
-def kill(root, container_id, signum, every=False):
-    linux = Linux()
-    record = Record.find(root, container_id, linux)
-    pidfd = _open_init(linux, record)
-    if pidfd is None:
-        if every:  # runc: --all of a stopped container is no error
-            return
-        raise ContainerError(errors.WRONG_STATE, f"container {container_id!r} is not running")
-    try:
-        linux.pidfd_send_signal(pidfd, signum)
-        if every:
-            for pid in _same_pid_namespace(linux, record.data["pid"]):
-                try:
-                    linux.kill(pid, signum)
-                except ProcessLookupError:
-                    pass
-    finally:
-        linux.close(pidfd)
-
-
-def _same_pid_namespace(linux, init):
-    """The host pids of the processes in the init's PID namespace, but the init."""
-
-    def namespace(pid):
-        st = linux.stat(f"/proc/{pid}/ns/pid")
-        return st.st_dev, st.st_ino
-
-    try:
-        own = namespace(init)
-    except OSError:
-        return []
-    if own == namespace("self"):
-        return []  # the host's: --all signals only the init
-    found = []
-    for entry in linux.listdir("/proc"):
-        if entry.isdigit() and int(entry) != init:
-            try:
-                if namespace(entry) == own:
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def delete(root, container_id, force=False, warn=print):
     linux = Linux()
     try:
@@ -296,7 +210,7 @@ def delete(root, container_id, force=False, warn=print):
         status = record.status()
         if status in ("running", "creating") and not force:
             raise ContainerError(errors.WRONG_STATE, f"cannot delete container {container_id!r} that is not stopped: {status}")
-        pidfd = _open_init(linux, record)
+        pidfd = open_init(linux, record)
         if pidfd is not None:  # a created one goes without --force, as in runc
             try:
                 linux.pidfd_send_signal(pidfd, signal.SIGKILL)
@@ -363,7 +277,7 @@ def execute(root, container_id, process=None, args=(), detach=False, pid_file=No
         from .console import ConsoleSocket
 
         console = ConsoleSocket(linux, console_socket, plan.console_size)
-    pidfd = _open_init(linux, record)
+    pidfd = open_init(linux, record)
     try:
         if pidfd is None:
             raise ContainerError(errors.WRONG_STATE, "cannot exec in a stopped container")
