@@ -184,3 +184,40 @@ def test_a_failing_setup_parent_kills_and_reaps_the_child():
     assert fake.named("kill") == [(fake.next_pid, 9)]
     assert fake.named("waitpid")[0] == (fake.next_pid,)
     assert fake.named("write") == []  # the child never got the go
+
+
+class Signalled(Plugin):
+    """A SIGTERM reaching the runtime in this hook: the double delivers it by calling the
+    handler the runtime set."""
+
+    name = "signalled"
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def prepare(self, ctx):
+        if self.hook == "prepare":
+            ctx.linux.handlers[signal.SIGTERM](signal.SIGTERM, None)
+
+    def setup_parent(self, ctx):
+        if self.hook == "setup_parent":
+            ctx.linux.handlers[signal.SIGTERM](signal.SIGTERM, None)
+
+
+def test_a_signal_before_the_clone_interrupts_the_start_and_the_handlers_are_restored():
+    log, fake = [], FakeLinux()
+    with pytest.raises(container.Interrupted) as caught:
+        container.run(Context("img", ["true"], options(), fake), [recording("a", log), Signalled("prepare")])
+    assert caught.value.signum == signal.SIGTERM
+    assert log == [("a", "prepare"), ("a", "teardown")] and fake.named("clone") == []
+    assert fake.handlers == {s: signal.SIG_DFL for s in container.FORWARDED}
+
+
+def test_a_signal_once_the_init_exists_is_forwarded_to_it_and_the_clone_ran_with_them_blocked():
+    fake = FakeLinux()
+    assert container.run(Context("img", ["true"], options(), fake), [Signalled("setup_parent")]) == 0
+    assert fake.named("kill") == [(fake.next_pid, signal.SIGTERM)]
+    names = [c[0] for c in fake.calls]
+    # No handler may run between the clone and ctx.pid being known.
+    assert names.index("block_signals") < names.index("clone") < names.index("unblock_signals")
+    assert fake.blocked == set() and fake.handlers == {s: signal.SIG_DFL for s in container.FORWARDED}
