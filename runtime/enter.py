@@ -25,6 +25,7 @@ from .cli import CORE_OPTIONS, HELP, UsageError, _want_tty, parse, parse_env, re
 from .commands import running_init
 from .container import FORWARDED, _read_all, exec_failure, report_and_exit, setup_failure
 from .errors import ContainerError
+from .plugins.cgroup.hierarchy import move_self
 from .linux import (
     CLONE_NEWCGROUP,
     CLONE_NEWIPC,
@@ -172,7 +173,7 @@ def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, c
         for plugin in process_plugins:
             plugin.prepare(ctx)
         for path in cgroups:
-            linux.write_file(f"{path}/cgroup.procs", "0")
+            move_self(linux, path)
         _join(linux, record["pid"], pidfd, joins)
         if any(ns == "user" for ns, _ in joins):
             linux.become_root()

@@ -11,7 +11,7 @@ from runtime import linux
 from runtime.errors import USAGE, ContainerError
 from runtime.plugin import Context
 from runtime.plugins import cgroup
-from runtime.plugins.cgroup.hierarchy import hierarchies
+from runtime.plugins.cgroup.hierarchy import hierarchies, move_self
 from runtime.plugins.cgroup.limits import parse_size
 
 from .fake_linux import FakeLinux
@@ -87,6 +87,9 @@ class CgroupKernel(FakeLinux):
                     raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
                 enabled.add(word[1:])
             data = " ".join(sorted(enabled))
+        elif knob == "tasks":  # v1's threads file: v2 has none outside threaded subtrees
+            if self.dirs[directory] is None:
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
         elif not knob.startswith("cgroup.") and knob.split(".")[0] not in self.usable(directory):
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
         super().write_file(path, data)
@@ -228,7 +231,18 @@ def test_hybrid_memory_limit_goes_to_v1_nested_under_our_cgroup():
     assert (f"{memory.path}/memory.limit_in_bytes", str(1 << 30)) in fake.named("write_file")
     c.pid = 4242
     plugin.setup_parent(c)
-    assert (f"{memory.path}/cgroup.procs", "4242") in fake.named("write_file")
+    assert not [path for path, _ in fake.named("write_file") if path.startswith(f"{memory.path}/cgroup.procs")]
+    # The init moves itself in, as a thread through v1's tasks: no cgroup_threadgroup_rwsem.
+    memory.enter(fake)
+    assert fake.named("write_file")[-1] == (f"{memory.path}/tasks", "0")
+
+
+def test_a_process_moving_itself_takes_v1s_tasks_and_v2s_cgroup_procs():
+    fake = CgroupKernel(HYBRID_CGROUP, HYBRID)
+    plugin, _ = prepared(fake, memory="1g")
+    for group in plugin.groups:
+        move_self(fake, group.path)
+        assert fake.named("write_file")[-1] == (f"{group.path}/{'tasks' if group.version == 1 else 'cgroup.procs'}", "0")
 
 
 def test_hybrid_limit_whose_controller_is_on_no_v1_hierarchy_is_refused():

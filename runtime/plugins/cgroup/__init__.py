@@ -10,15 +10,16 @@ As nsjail splits cgroup.cc and cgroup2.cc, each version is its own module:
 those hierarchies, as runc does with an absolute path.
 This module decides where each limit's controller is: on a v1 hierarchy if one has it,
 else in the unified hierarchy if it offers it there (a hybrid host), else the limit is
-refused. Why v1 only on demand: moving a process between cgroups waits for an RCU grace
-period, 5-15 ms here, and v1 has no CLONE_INTO_CGROUP to avoid it. The default pids
-limit is such a demand: where pids is a v1 controller, every start pays that move
-(bench/README.md has the numbers); a fork bomb is worth it. Where no hierarchy has pids,
-the default is dropped (as in podman); an explicit limit is refused.
+refused. Why v1 only on demand: v1 has no CLONE_INTO_CGROUP, so the init must move in
+(itself, through `tasks`: a move by another process waits for an RCU grace period,
+5-15 ms here). The default pids limit is such a demand where pids is a v1 controller; a
+fork bomb is worth it. Where no hierarchy has pids, the default is dropped (as in
+podman); an explicit limit is refused.
 
 prepare() makes the cgroups and writes the limits (so the janitor knows them);
-setup_parent() moves the init in where it was not born in; setup_child() unshares the
-cgroup namespace and mounts, read-only at /sys/fs/cgroup, the hierarchies the container
+setup_parent() moves the init into a v2 cgroup it was not born in (kernels before 5.7);
+setup_child() has the init move itself into its v1 cgroups, unshares the cgroup
+namespace and mounts, read-only at /sys/fs/cgroup, the hierarchies the container
 has a cgroup in (the others would show the host's tree). teardown() kills whatever is
 left in the cgroups and removes them, retrying while they empty.
 """
@@ -134,9 +135,11 @@ class Cgroup(Plugin):
             group.join(ctx.linux, ctx.pid)
 
     def setup_child(self, ctx):
+        linux = ctx.linux
+        for group in self.groups:  # before the namespace, whose root is where we are
+            group.enter(linux)
         if (ctx.options.cgroupns or "private") != "private":
             return
-        linux = ctx.linux
         linux.unshare(CLONE_NEWCGROUP)
         if not self.groups:
             return

@@ -10,6 +10,17 @@ GROUP = "demo-runtime"
 _SIGKILL = 9
 
 
+def move_self(linux, directory):
+    """Move the calling process, single-threaded, into the cgroup at directory. v1's
+    `tasks` takes a thread, and a thread moving itself needs no cgroup_threadgroup_rwsem,
+    whose write side waits for an RCU grace period (about 10 ms a move here); v2 has no
+    `tasks` outside threaded subtrees: cgroup.procs."""
+    try:
+        linux.write_file(f"{directory}/tasks", "0")
+    except FileNotFoundError:
+        linux.write_file(f"{directory}/cgroup.procs", "0")
+
+
 class Hierarchy:
     """One mounted cgroup hierarchy the runtime belongs to."""
 
@@ -114,7 +125,11 @@ class Group:
             linux.write_file(f"{self.path}/{knob}", text)
 
     def join(self, linux, pid):
+        """The runtime moves the init in, after clone and before the init goes on."""
         linux.write_file(f"{self.path}/cgroup.procs", str(pid))
+
+    def enter(self, linux):
+        """The init moves itself in, in its setup: nothing where join() did it."""
 
     def remove(self, linux, deadline):
         """rmdir, killing what is left in it until it empties (only a cgroup make() made)."""

@@ -1,14 +1,15 @@
 """cgroup v1: one hierarchy per controller (or group of them), nested under our own cgroup.
 
 Nested: whatever limits the runtime runs under, the container does too. v1 has no
-CLONE_INTO_CGROUP, so the init is moved in after clone() (a write to cgroup.procs,
-which waits for an RCU grace period: 5-15 ms); hence v1 is used only for a limit.
+CLONE_INTO_CGROUP, so the init moves itself in after clone(), before anything of the
+image runs (through `tasks`: a write by the runtime to cgroup.procs would wait for an RCU
+grace period, 5-15 ms). v1 is used only for a limit.
 """
 
 import os
 
 from ...linux import MS_RDONLY
-from .hierarchy import GROUP, Group
+from .hierarchy import GROUP, Group, move_self
 from .limits import CONTROLLER, CPU_PERIOD
 
 _FILES = {
@@ -37,6 +38,12 @@ class V1Group(Group):
                     if not (linux.read_file(f"{directory}/{knob}") or "").strip():
                         above = os.path.dirname(directory)
                         linux.write_file(f"{directory}/{knob}", linux.read_file(f"{above}/{knob}") or "\n")
+
+    def join(self, linux, pid):
+        """Nothing: the init moves itself in (enter)."""
+
+    def enter(self, linux):
+        move_self(linux, self.path)
 
     def limit_files(self, wanted):
         for what, value in wanted.items():
