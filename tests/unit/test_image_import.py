@@ -1,6 +1,7 @@
 """`demo-runtime image import`: archives in, ext4 image and run defaults out, or one
 clear line, its exit code and nothing left. Images are read back with debugfs."""
 
+import ctypes
 import gzip
 import json
 import os
@@ -11,7 +12,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 
 import pytest
 
@@ -252,24 +252,33 @@ def test_an_interrupted_import_leaves_nothing(tmp_path, signum, status, said):
     argv = [sys.executable, "-m", "runtime", "image", "import", str(layout), "-o", str(out / "x.img")]
     # SIGINT as a terminal gives it: a shell running us in the background ignores it, and
     # an ignored SIGINT is inherited (and then rightly left ignored by the import).
-    child = subprocess.Popen(
-        argv, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=REPO),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    with open(layout / name, "wb") as feed:
-        feed.write(big[:400_000])  # past the first file: the staging tree exists
-        feed.flush()
-        assert "layer 1/1" in child.stderr.readline()  # the staging tree was made before
-        assert any(out.iterdir())
-        child.send_signal(signum)
-        stderr = child.stderr.read()
-        assert child.wait(timeout=30) == status
+    # The import's watcher outlives a SIGKILLed import: as its subreaper, we wait for it.
+    subreaper(True)
+    try:
+        child = subprocess.Popen(
+            argv, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=REPO),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        with open(layout / name, "wb") as feed:
+            feed.write(big[:400_000])  # past the first file: the staging tree exists
+            feed.flush()
+            assert "layer 1/1" in child.stderr.readline()  # the staging tree was made before
+            assert any(out.iterdir())
+            child.send_signal(signum)
+            stderr = child.stderr.read()
+            assert child.wait(timeout=30) == status
+        if signum == signal.SIGKILL:
+            os.waitpid(-1, 0)  # the orphaned watcher, once it has removed what the import left
+    finally:
+        subreaper(False)
     assert stderr.strip().splitlines() == said
-    # The watcher is not our child: wait (bounded) for its work.
-    deadline = time.monotonic() + 10
-    while any(out.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
     assert list(out.iterdir()) == []
+
+
+def subreaper(on):
+    """prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants become our children."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(36, int(on), 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
 
 
 def test_an_archive_of_several_images_needs_ref(tmp_path):
