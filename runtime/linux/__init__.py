@@ -31,9 +31,12 @@ Deliberately outside, and why:
   OCI hooks): they are started here (run_program, execve), but their own calls are
   theirs, as a shell's would be; the double answers for them (FakeLinux.programs).
 - Libraries' calls below the API the layer uses: pyroute2's netlink socket (driven from
-  net.py), tarfile and gzip reading a file object opened here (image import), and
+  net.py), tarfile and gzip reading a file object opened here (image import),
   libseccomp (pyseccomp, in plugins/seccomp/compile.py: it only builds a BPF program in
-  memory and exports it into a descriptor made here; loading it is load_seccomp).
+  memory and exports it into a descriptor made here; loading it is load_seccomp), and
+  importlib.metadata reading installed packages' entry points (third-party plugins).
+- Clocks: time.monotonic and time.sleep (a cgroup's retried removal, logs -f) hold no
+  resource and change nothing; a test waits on events, not on them.
 - The process's own exit after main() returned (os._exit in cli.entry_point and the OCI
   one's, skipping the interpreter's teardown): there is no Linux object at that level,
   and importing this module for it would put ctypes on the path of --help.
