@@ -457,7 +457,12 @@ class Linux(Processes, Files, Signals, Terminals, Network):
             os.close(context)
 
     def attach_tree_in_root(self, tree_fd, root, path, make=None):
-        """move_mount(2) a detached tree onto `path` resolved inside root (through its descriptor)."""
+        """move_mount(2) a detached tree onto `path` resolved inside root (through its
+        descriptor), then make it a slave (MS_SLAVE): the copy open_tree made of a shared
+        mount (systemd makes / shared) is in the host mount's peer group, so every mount
+        made on or under it here would also appear on the host, and pivot_root refuses a
+        shared root (EINVAL). A slave takes the host's mounts in and gives none out, as
+        the mount plugin makes the namespace's other mounts."""
         fd = self._target_in_root(root, path, make)
         try:
             empty = _MOVE_MOUNT_F_EMPTY_PATH | _MOVE_MOUNT_T_EMPTY_PATH
@@ -466,6 +471,10 @@ class Linux(Processes, Files, Signals, Terminals, Network):
                 raise OSError(err, f"move_mount: {os.strerror(err)}", path)
         finally:
             os.close(fd)
+        try:
+            self.mount(None, f"/proc/self/fd/{tree_fd}", None, MS_REC | MS_SLAVE)
+        except OSError as e:
+            raise OSError(e.errno, f"mount MS_SLAVE: {e.strerror}", path) from None
 
     def exec_check(self, path):
         """In the container's root (after pivot_root), refuse (MagicLinkExec) a command
