@@ -159,7 +159,7 @@ def any_runtime(request, host, target, workdir):
     command = {"demo-runtime-oci": runtime_command(target), "runc": RUNC, "crun": CRUN}[request.param]
     if host.run("test -x %s", command.split()[0]).rc != 0:
         pytest.fail(f"{command} is not installed on {target.name}: setup.sh installs it")
-    if request.param == "crun" and host.run("stat -fc %%T /sys/fs/cgroup").stdout.strip() != "cgroup2fs":
+    if request.param == "crun" and host.run("stat -fc %%T %s", "/sys/fs/cgroup").stdout.strip() != "cgroup2fs":
         pytest.skip(f"crun 1.8 refuses the cgroup v1/hybrid layout of {target.name} ('cgroups in hybrid mode not supported')")
     root = f"{workdir}/oci-state" if request.param == "demo-runtime-oci" else f"{workdir}/oci-{request.param}-state"
     client = Client(host, command, root)

@@ -57,7 +57,7 @@ def oci_runtime(target, name):
             pytest.fail(f"no {path} on {target.name}: setup.sh installs it next to demo-runtime")
         return OciRuntime(name, path)
     path = require(target, name)
-    if name == "crun" and host.run("stat -fc %%T /sys/fs/cgroup").stdout.strip() != "cgroup2fs":
+    if name == "crun" and host.run("stat -fc %%T %s", "/sys/fs/cgroup").stdout.strip() != "cgroup2fs":
         # crun 1.8 says "cgroups in hybrid mode not supported" under podman and ctr alike, even
         # with podman's --cgroups=disabled; a private cgroup2 mount does not save it either
         # (its devices BPF program first raises RLIMIT_MEMLOCK, EPERM without CAP_SYS_RESOURCE).
