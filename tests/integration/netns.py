@@ -80,14 +80,18 @@ class Netns:
     def start_long(self, options=BRIDGE, *, out):
         """LONG in the background, once its TERM trap is set; returns the runtime's pid."""
         pid = self.start(*LONG, options=options, out=out)
-        wait_for(lambda: "trapped" in self.host.run(f"cat {out}").stdout, 15, "the container's TERM trap")
+        wait_for(lambda: "trapped" in self.host.run(f"cat {out}").stdout, "the container's TERM trap", self.ended(pid, out))
         return pid
+
+    def ended(self, pid, out=None):
+        """For wait_for: why the runtime `pid` can no longer do what is awaited (it ended)."""
+        return lambda: not self.running(pid) and f"runtime {pid} ended ({self.host.run(f'cat {out}').stdout if out else ''})"
 
     def running(self, pid):
         return self.host.run(f"ps -o stat= -p {pid} | grep -qv Z").rc == 0
 
-    def wait_exit(self, pid, timeout=20):
-        wait_for(lambda: not self.running(pid), timeout, f"runtime {pid} to exit")
+    def wait_exit(self, pid):
+        wait_for(lambda: not self.running(pid), f"runtime {pid} to exit")
 
     def listen(self, address, reply, workdir):
         """A TCP service inside the namespace (not in a container), IPv4 or IPv6: its port."""
@@ -101,7 +105,11 @@ class Netns:
             f"ip netns exec {self.name} python3 -c {shlex.quote(script)} >/dev/null 2>&1 & echo $!"
         )
         self.pids.append(int(pid))
-        wait_for(lambda: self.host.run(f"test -s {port_file}").rc == 0, 10, "the listener")
+        wait_for(
+            lambda: self.host.run(f"test -s {port_file}").rc == 0,
+            "the listener",
+            lambda: self.host.run(f"kill -0 {pid}").rc != 0 and f"the listener {pid} ended",
+        )
         return int(self.host.check_output(f"cat {port_file}"))
 
     def snapshot(self):
@@ -118,11 +126,22 @@ class Netns:
         )
 
 
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
+# A bound for an event that never comes (a hang), not a time anything should take: under
+# TCG on a loaded machine a start alone can take tens of seconds, and no verdict may
+# depend on the machine's load.
+HANG = 300
+
+
+def wait_for(condition, what, ended=None):
+    """Until condition() holds. ended(): a reason (a true value) once the event can no
+    longer come, e.g. the process that would make it exited: fails then, at once."""
+    deadline = time.monotonic() + HANG
     while not condition():
+        gone = ended() if ended else None
+        if gone and not condition():
+            pytest.fail(f"waiting for {what}: {gone}")
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+            pytest.fail(f"waiting for {what}: nothing after {HANG} s (a hang)")
         time.sleep(0.1)
 
 

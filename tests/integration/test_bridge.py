@@ -35,7 +35,7 @@ def test_eth0_has_its_address_and_a_default_route(netns):
 
 def test_the_bridge_exists_while_a_container_uses_it(netns, workdir):
     pid = netns.start_long(out=f"{workdir}/c.out")
-    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
+    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, "the veth", netns.ended(pid))
     links = netns.check("ip -o link; ip -o -4 addr show dr0")
     assert f"drv{pid}@" in links and "master dr0" in links
     assert "inet 10.88.0.1/16" in links
@@ -70,10 +70,10 @@ def test_two_containers_on_one_bridge_talk_over_tcp(netns, workdir):
     server = netns.start(
         "/bin/sh", "-c", "ip -o -4 addr show eth0; nc -l -p 7000 -e echo hello-from-a", out=f"{workdir}/a.out"
     )
-    wait_for(lambda: addresses(netns.host.run(f"cat {workdir}/a.out").stdout), 15, "the first container's address")
+    wait_for(lambda: addresses(netns.host.run(f"cat {workdir}/a.out").stdout), "the first container's address", netns.ended(server, f"{workdir}/a.out"))
     (a,) = addresses(netns.host.check_output(f"cat {workdir}/a.out"))
     inside = netns.runtime.container(*BRIDGE)
-    out = inside.run(f"ip -o -4 addr show eth0; for i in $(seq 50); do nc -w 2 {a} 7000 && break; sleep 0.1; done")
+    out = inside.run(f"ip -o -4 addr show eth0; for i in $(seq 3000); do nc -w 2 {a} 7000 && break; sleep 0.1; done")  # (a hang bound)
     (b,) = addresses(out.stdout)
     assert b != a
     assert "hello-from-a" in out.stdout
@@ -117,10 +117,10 @@ def test_parallel_starts_get_distinct_addresses(netns, workdir):
             with_address, ended = map(int, netns.host.check_output(counts).split())
             return with_address == count or ended > 0
 
-        wait_for(all_addressed_or_one_failed, 300, "every container to have an address")
+        wait_for(all_addressed_or_one_failed, "every container to have an address")
     finally:
         netns.host.run(f"kill {writer}")
-    wait_for(lambda: netns.host.run(f"test $(ls {workdir}/p*.rc | wc -l) = {count}").rc == 0, 60, "every runtime to exit")
+    wait_for(lambda: netns.host.run(f"test $(ls {workdir}/p*.rc | wc -l) = {count}").rc == 0, "every runtime to exit")
     found, failures = [], []
     for i in range(1, count + 1):
         out = netns.host.check_output(f"cat {workdir}/p{i}.out")
@@ -158,7 +158,7 @@ def test_nat_masquerades_towards_the_uplink_and_goes_with_the_last_container(net
         port = world.listen("10.99.0.2", "world", workdir)
         netns.pids += world.pids
         pid = netns.start_long((*BRIDGE, "--nat"), out=f"{workdir}/nat.out")
-        wait_for(lambda: netns.run("nft list table ip demo-runtime-dr0").rc == 0, 15, "the NAT table")
+        wait_for(lambda: netns.run("nft list table ip demo-runtime-dr0").rc == 0, "the NAT table", netns.ended(pid))
         rules = netns.check("nft list table ip demo-runtime-dr0; sysctl -n net.ipv4.ip_forward")
         assert "ip saddr 10.88.0.0/16" in rules and "masquerade" in rules and rules.split()[-1] == "1"
         # A second container reaches the outside namespace, which sees the uplink's address.
@@ -175,7 +175,7 @@ def test_nat_masquerades_towards_the_uplink_and_goes_with_the_last_container(net
 
 def test_nat_is_only_for_the_containers_that_ask(netns, workdir):
     pid = netns.start_long(out=f"{workdir}/plain.out")
-    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
+    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, "the veth", netns.ended(pid))
     assert netns.runtime.sh("true", options=(*BRIDGE, "--nat")).rc == 0
     # The --nat container is gone: its table too, though the bridge is still in use.
     assert netns.run("nft list table ip demo-runtime-dr0").rc != 0
@@ -188,7 +188,7 @@ def test_sigkill_of_the_runtime_leaves_nothing(netns, workdir):
     netns.check("ip link add uplink0 type veth peer name uplink0p && ip link set uplink0 up")
     netns.before = netns.snapshot()
     pid = netns.start_long((*BRIDGE, "--nat"), out=f"{workdir}/k.out")
-    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, 15, "the veth")
+    wait_for(lambda: f"drv{pid}" in netns.run("ip -o link").stdout, "the veth", netns.ended(pid))
     assert netns.run("nft list table ip demo-runtime-dr0").rc == 0
     during = netns.snapshot()
     assert "dr0" in during and "masquerade" in during and "/run/demo-runtime/net/" in during

@@ -39,10 +39,10 @@ def pod(host, workdir):
     ready = f"{workdir}/pod-{uuid.uuid4().hex[:6]}"
     script = f"hostname op-pod && ipcmk -M 4096 | awk '{{print $NF}}' > {ready} && exec sleep 1000"
     pid = host.check_output(f"unshare --ipc --uts --pid --fork --kill-child sh -c {shlex.quote(script)} >/dev/null 2>&1 & echo $!")
-    wait_for(lambda: host.run("test -s %s", ready).rc == 0, 10, "the pod's namespaces")
+    wait_for(lambda: host.run("test -s %s", ready).rc == 0, "the pod's namespaces")
     yield pid, host.check_output("cat %s", ready)
     host.run("kill -KILL %s", pid)  # unshare --fork ignores TERM; --kill-child ends the sleep
-    wait_for(lambda: host.run("ps -o stat= -p %s | grep -qv Z", pid).rc != 0, 10, "the pod to end")
+    wait_for(lambda: host.run("ps -o stat= -p %s | grep -qv Z", pid).rc != 0, "the pod to end")
 
 
 @pytest.mark.property("ipc")

@@ -51,12 +51,12 @@ def test_a_published_port_reaches_the_container(uplink, workdir, publish):
 def test_the_rules_go_when_the_runtime_is_killed(uplink, workdir, host):
     pid = uplink.start(*LONG, options=(*BRIDGE, "-p", "8081:80", "-p", "5353:53/udp"), out=f"{workdir}/c.out")
     table = f"demo-runtime-ports-{pid}"
-    wait_for(lambda: table in tables(uplink), 15, "the ports table")
+    wait_for(lambda: table in tables(uplink), "the ports table")
     rules = uplink.check(f"nft list table ip {table}")
     assert "tcp dport 8081 dnat to 10.88." in rules and "udp dport 5353 dnat to 10.88." in rules
     host.check_output("kill -KILL %s", str(pid))
     uplink.wait_exit(pid)
-    wait_for(lambda: table not in tables(uplink), 15, "the janitor to delete the table")
+    wait_for(lambda: table not in tables(uplink), "the janitor to delete the table")
 
 
 def test_a_port_in_use_is_refused(uplink, workdir):

@@ -1,5 +1,7 @@
 import pytest
 
+from .netns import wait_for
+
 pytestmark = pytest.mark.property("process")
 
 
@@ -10,9 +12,14 @@ def test_exit_status_is_the_commands(runtime, host, code):
     assert host.check_output(f"{line}; echo $?") == str(code)
 
 
+# Until the runtime's child (the container's init) has exec'd `sleep` (an event, not
+# a second's sleep: under load a start takes longer); exit 1 if the runtime ended first.
+STARTED = "until c=$(pgrep -P $r -x sleep); do kill -0 $r || exit 1; sleep 0.05; done"
+
+
 def test_killed_by_a_signal_gives_128_plus_n(runtime, host):
     argv = runtime.line("sleep", "1002")
-    out = host.check_output(f"{argv} & r=$!; sleep 1; kill -KILL $(pgrep -P $r); wait $r; echo $?")
+    out = host.check_output(f"{argv} & r=$!; {STARTED}; kill -KILL $c; wait $r; echo $?")
     assert out.strip() == "137"
 
 
@@ -32,13 +39,12 @@ def test_signals_to_the_runtime_reach_the_container(runtime, host, workdir, sign
 
 def test_sigkill_of_the_runtime_takes_the_container_along(runtime, host):
     argv = runtime.line("sleep", "1001")
-    host.check_output(f"{argv} & r=$!; sleep 1; kill -KILL $r; wait $r; true")
-    # Zombies aside (the host's init reaps them), no such process may remain.
-    for _ in range(50):
-        alive = [p for p in host.check_output("ps -eo stat=,args=").splitlines() if "sleep 1001" in p and not p.startswith("Z")]
-        if not alive:
-            break
-    assert not alive
+    host.check_output(f"{argv} & r=$!; {STARTED}; kill -KILL $r; wait $r; true")
+
+    def gone():  # zombies aside (the host's init reaps them)
+        return not [p for p in host.check_output("ps -eo stat=,args=").splitlines() if "sleep 1001" in p and not p.startswith("Z")]
+
+    wait_for(gone, "the container's sleep 1001 to end with its runtime")
 
 
 def test_stdin_is_passed_through(runtime):

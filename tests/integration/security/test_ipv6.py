@@ -24,7 +24,7 @@ def service(netns, held_bridge, workdir):
         found[:] = re.findall(r"inet6 (fe80::[0-9a-f:]+)/64", netns.check("ip -6 addr show dev br-held scope link"))
         return found
 
-    wait_for(link_local, 15, "the bridge's link-local address")
+    wait_for(link_local, "the bridge's link-local address")
     return found[0], str(netns.listen("::", "v6-service", workdir))
 
 

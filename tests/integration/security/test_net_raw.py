@@ -64,4 +64,4 @@ def test_arp_spoofing_the_bridge_works_with_cap_net_raw(netns, held_bridge):
     assert breached(v), v
     mac = v.line.split()[-1]
     # The bridge side now sends what is meant for CLAIMED to the container's MAC.
-    wait_for(lambda: f"lladdr {mac}" in neighbour(netns), 10, f"{CLAIMED} at {mac} in the bridge's neighbour table")
+    wait_for(lambda: f"lladdr {mac}" in neighbour(netns), f"{CLAIMED} at {mac} in the bridge's neighbour table")

@@ -43,14 +43,14 @@ def pids_max(host, runtime, workdir, options):
     line = runtime.line("/bin/sh", "-c", "trap 'exit 0' TERM; echo trapped; while :; do sleep 0.1; done", options=options)
     pid = host.check_output(f"{line} >{out} 2>&1 </dev/null & echo $!")
     try:
-        wait_for(lambda: "trapped" in host.run(f"cat {out}").stdout, 15, "the container's TERM trap")
+        wait_for(lambda: "trapped" in host.run(f"cat {out}").stdout, "the container's TERM trap")
         return host.check_output(
             f"for d in $(find /sys/fs/cgroup -maxdepth 6 -type d -path '*/demo-runtime/{pid}-*'); do"
             " cat $d/pids.max 2>/dev/null; done; true"
         ).split()
     finally:
         host.run(f"kill {pid}")
-        wait_for(lambda: host.run(f"ps -o stat= -p {pid} | grep -qv Z").rc != 0, 20, "the runtime to exit")
+        wait_for(lambda: host.run(f"ps -o stat= -p {pid} | grep -qv Z").rc != 0, "the runtime to exit")
 
 
 def test_the_default_limit_is_in_the_containers_cgroup(host, runtime, workdir):
