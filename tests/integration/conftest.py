@@ -10,7 +10,7 @@ from . import descendants, report, residue
 from runtime.api import IDLE
 
 from .containers import NAME_PREFIX, OUR_TEST_DIRS, STATE_ROOT, TEST_DIRS, Runtime
-from .netns import ip_netns_ready, netns  # noqa: F401 - fixtures for every test with a network of its own
+from .netns import ip_netns_ready, netns, wait_for  # noqa: F401 - fixtures for every test with a network of its own
 from .targets import select_targets
 
 
@@ -240,10 +240,11 @@ def serve_on_host(host, ready_file, setup):
     `setup` binds and listens a socket `s` and writes what the test needs to ready_file."""
     script = f"import socket;{setup};[c.close() for c in iter(lambda: s.accept()[0], None)]"
     pid = host.check_output("python3 -c %s >/dev/null 2>&1 & echo $!", script)
-    for _ in range(100):
-        if host.run("test -s %s", ready_file).rc == 0:
-            break
-        time.sleep(0.05)
+    wait_for(
+        lambda: host.run("test -s %s", ready_file).rc == 0,
+        "the host's server",
+        lambda: host.run("kill -0 %s", pid).rc != 0 and f"the server {pid} ended",
+    )
     return lambda: host.run("kill %s; rm -f %s", pid, ready_file)
 
 

@@ -3,6 +3,7 @@ denylist, cgroup limits and removal, --privileged, and the opt-in namespaces."""
 
 import pytest
 
+from ..netns import wait_for
 from .conftest import blocked, breached
 
 PODMAN_CAPS = 0x800405FB  # CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT SETFCAP
@@ -130,12 +131,10 @@ def test_cgroup_removed_when_the_runtime_is_killed(runtime, host):
     pid = host.check_output(f"{line} >/dev/null 2>&1 & echo $!")
     # The runtime names its cgroup after its own pid: this test's, whatever else runs.
     find = f"find /sys/fs/cgroup -maxdepth 4 -path '*demo-runtime/{pid}-*' -type d"
-    host.check_output(f"for i in $(seq 100); do test -n \"$({find})\" && break; sleep 0.05; done; true")
-    assert host.check_output(find)
+    wait_for(lambda: host.check_output(find), "the container's cgroup", lambda: host.run("kill -0 %s", pid).rc != 0 and "the runtime ended")
     host.check_output("kill -KILL %s", pid)
     # The janitor tears down; the no_residue fixture checks the cgroup directories too.
-    host.check_output(f"for i in $(seq 100); do test -z \"$({find})\" && break; sleep 0.05; done; true")
-    assert not host.check_output(find)
+    wait_for(lambda: not host.check_output(find), "the janitor to remove the cgroup")
 
 
 @pytest.mark.property("privileged")
