@@ -150,15 +150,16 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
         with state.lock():
             state.update(options=vars(plan.options))
     gate = None
+    claimed = Record(state, data)
     instances = [cls() for cls in chosen]
-    instances.append(_InitRecord(Record(state, data), [p for p in instances if p.teardown_after_sigkill]))
+    instances.append(_InitRecord(claimed, [p for p in instances if p.teardown_after_sigkill]))
     ctx = Context(None, plan.command, plan.options, linux)
     ctx.env = dict(plan.env)
     ctx.console = console
     try:
         fifo = f"{state.path}/{FIFO}"
         linux.make_fifo(fifo, 0o622)  # a non-root init opens it for writing
-        gate = ctx.gate = _Gate(linux, fifo, plan.hooks, Record(state, data).spec_state("creating"))
+        gate = ctx.gate = _Gate(linux, fifo, plan.hooks, claimed.spec_state("creating"))
         pid = create_init(ctx, instances)
         try:
             record = Record(state, state.load())
