@@ -1,7 +1,6 @@
 """Fixtures for the container tests: the target machine, the runtime on it, and the
 check that every test leaves that machine as it found it."""
 
-import time
 import uuid
 
 import pytest
@@ -10,7 +9,7 @@ from . import descendants, report, residue
 from runtime.api import IDLE
 
 from .containers import NAME_PREFIX, OUR_TEST_DIRS, STATE_ROOT, TEST_DIRS, Runtime
-from .netns import ip_netns_ready, netns, wait_for  # noqa: F401 - fixtures for every test with a network of its own
+from .netns import ip_netns_ready, netns, settled, wait_for  # noqa: F401 - fixtures for every test with a network of its own
 from .targets import select_targets
 
 
@@ -199,13 +198,9 @@ def no_residue(request, host, target, workdir):
     """After each test: no loop device, host mount, temporary directory or process it left."""
     before = _CLEAN.pop(target.name, None) or _snapshot(host, target, workdir)
     yield
-    deadline = time.monotonic() + 5  # autoclear and reaping can trail the exit slightly
-    while True:
-        after = _snapshot(host, target, workdir)
-        left = {kind: sorted(after[kind] - before[kind]) for kind in after if after[kind] - before[kind]}
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    # (a loop device's autoclear and a process's reaping can trail the exit)
+    after = settled(lambda: _snapshot(host, target, workdir), lambda now: all(now[kind] <= before[kind] for kind in now))
+    left = {kind: sorted(after[kind] - before[kind]) for kind in after if after[kind] - before[kind]}
     if not left:
         _CLEAN[target.name] = after
     assert not left, f"left behind on {target.name}: {left}"

@@ -145,6 +145,25 @@ def wait_for(condition, what, ended=None):
         time.sleep(0.1)
 
 
+def settled(read, done):
+    """read() until done(its value) holds, or at most HANG: the last value read. For what
+    the kernel finishes after the call that started it (a loop device's autoclear, a
+    reaped process, a veth's peer): a leak shows in the value, reported by the caller."""
+    deadline = time.monotonic() + HANG
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def until(condition):
+    """Shell (sh, busybox's too): until the shell condition holds, polled; gives up at
+    the same hang bound as wait_for (the caller's next command then says what is wrong).
+    Not for testinfra's %-formatting (it holds `date +%s`): build the line with f-strings."""
+    return f"end=$(($(date +%s) + {HANG})); until {condition}; do [ $(date +%s) -lt $end ] || break; sleep 0.05; done"
+
+
 def host_links(host):
     """The machine's own namespace: names only, read-only."""
     return host.check_output("ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1; ip -o addr | awk '{print $2, $4}'")
@@ -168,11 +187,9 @@ def netns(host, runtime, ip_netns_ready):
     ns.before = ns.snapshot()
     try:
         yield ns
-        # Teardown is synchronous; allow a moment for anything the kernel does later.
-        deadline = time.monotonic() + 5
-        while ns.snapshot() != ns.before and time.monotonic() < deadline:
-            time.sleep(0.1)
-        after = ns.snapshot()
+        # The runtime's teardown is synchronous, but the kernel frees a veth's peer and
+        # routes after the netns holding it goes: wait for that (a leak fails at HANG).
+        after = settled(ns.snapshot, lambda now: now == ns.before)
         assert after == ns.before, f"left behind in {name}:\nbefore:\n{ns.before}\nafter:\n{after}"
         assert host_links(host) == machine_before
     finally:

@@ -7,6 +7,8 @@ import pytest
 
 from runtime.plugins import caps
 
+from .netns import HANG, until
+
 pytestmark = pytest.mark.property("exec")
 
 NAMESPACES = ("mnt", "uts", "ipc", "net", "pid", "cgroup", "user", "time")
@@ -49,10 +51,7 @@ def test_exec_joins_the_inits_cgroup(runtime, host, running):
     line = shlex.join(runtime.target.run_argv(["exec", running, "/bin/sh", "-c", "sleep 30"]))
     started = host.run(f"{line} >/dev/null 2>&1 & echo $!")
     try:
-        shell_cgroup = host.check_output(
-            "for i in $(seq 100); do c=$(pgrep -P $(pgrep -P %s) -x sleep) && break; sleep 0.05; done; grep ^0:: /proc/$c/cgroup",
-            started.stdout.strip(),
-        )
+        shell_cgroup = host.check_output(until(f"c=$(pgrep -P $(pgrep -P {started.stdout.strip()}) -x sleep)") + "; grep ^0:: /proc/$c/cgroup")
     finally:
         host.run("kill %s", started.stdout.strip())
     assert shell_cgroup == init and "/demo-runtime/" in init
@@ -112,7 +111,7 @@ def test_exec_stdin_passes_through(runtime, running):
 
 def test_exec_with_a_terminal(runtime, running):
     argv = runtime.target.interactive(runtime.target.run_argv(["exec", "-t", "-e", "PS1=EXEC> ", running, "/bin/sh"]))
-    child = pexpect.spawn(argv[0], argv[1:], dimensions=(33, 99), timeout=15, encoding="utf-8")
+    child = pexpect.spawn(argv[0], argv[1:], dimensions=(33, 99), timeout=HANG, encoding="utf-8")
     try:
         child.expect_exact("EXEC> ")
         child.sendline("tty; stty size; echo D''ONE")

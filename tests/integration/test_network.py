@@ -1,5 +1,7 @@
 import pytest
 
+from .netns import until
+
 pytestmark = pytest.mark.property("net")
 
 
@@ -11,7 +13,7 @@ def test_only_loopback_and_it_is_up(container):
 
 def test_loopback_works_inside(container):
     # Retried until the listener answers: it starts in the background.
-    script = "nc -l -p 8123 -e echo pong & for i in $(seq 100); do out=$(nc 127.0.0.1 8123 </dev/null) && [ -n \"$out\" ] && break; sleep 0.05; done; echo $out"
+    script = "nc -l -p 8123 -e echo pong & " + until('out=$(nc 127.0.0.1 8123 </dev/null) && [ -n "$out" ]') + "; echo $out"
     out = container.run(script)
     assert out.rc == 0 and out.stdout.strip() == "pong", out.stderr
 

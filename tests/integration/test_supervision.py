@@ -6,11 +6,9 @@ import shlex
 import pytest
 
 from .containers import STATE_ROOT
+from .netns import wait_for
 
 pytestmark = pytest.mark.property("supervision")
-
-# On the target: wait (at most 10 s) until a shell condition holds.
-WAIT = "for i in $(seq 1000); do {} && break; sleep 0.01; done"
 
 
 @pytest.mark.parametrize("remove", [False, True], ids=["kept", "rm"])
@@ -20,10 +18,10 @@ def test_supervisor_sigkilled_takes_the_container_with_it(runtime, host, names, 
     host.check_output("kill -KILL %s", str(state["supervisor"]))
     # The janitor records the exit (or, with --rm, removes the state) after its teardowns.
     if remove:
-        host.check_output(WAIT.format(f"! test -e {STATE_ROOT}/{name}"))
+        wait_for(lambda: runtime.state(name) is None, "the janitor to remove the state")
         assert runtime.state(name) is None
     else:
-        host.check_output(WAIT.format(f"grep -q '\"status\": \"exited\"' {STATE_ROOT}/{name}/state.json"))
+        wait_for(lambda: runtime.state(name)["status"] == "exited", "the janitor to record the exit")
         after = runtime.state(name)
         assert (after["status"], after["exit_code"], after["reason"]) == ("exited", None, "its supervisor died")
         assert "exited: its supervisor died" in runtime.cli("ps", "-a").stdout

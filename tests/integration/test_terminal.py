@@ -9,6 +9,8 @@ import time
 import pexpect
 import pytest
 
+from .netns import HANG, until, wait_for
+
 pytestmark = pytest.mark.property("terminal")
 PROMPT = "PROMPT> "
 
@@ -18,7 +20,7 @@ def shell(runtime):
     options = ("-e", f"PS1={PROMPT}")
     argv = runtime.target.interactive(runtime.argv("/bin/sh", options=options))
     child = pexpect.spawn(
-        argv[0], argv[1:], dimensions=(30, 90), timeout=15, encoding="utf-8", preexec_fn=_hangup_ends_it
+        argv[0], argv[1:], dimensions=(30, 90), timeout=HANG, encoding="utf-8", preexec_fn=_hangup_ends_it
     )
     child.expect_exact(PROMPT)
     yield child
@@ -50,7 +52,8 @@ def test_a_private_pty_is_the_controlling_terminal(shell):
 def test_window_size_follows_the_terminal(shell):
     assert say(shell, "stty size") == "30 90"
     shell.setwinsize(40, 120)
-    assert say(shell, "sleep 0.2; stty size") == "40 120"
+    # The runtime passes the new size on when its SIGWINCH comes: wait for it there.
+    assert say(shell, until('[ "$(stty size)" = "40 120" ]') + "; stty size") == "40 120"
 
 
 def test_ctrl_c_interrupts_the_foreground_job_not_the_container(shell, host):
@@ -58,7 +61,7 @@ def test_ctrl_c_interrupts_the_foreground_job_not_the_container(shell, host):
     # sent before it starts would reach the shell instead.
     seconds = f"30.{os.getpid()}{time.monotonic_ns() % 1000:03d}"
     shell.sendline(f"sleep {seconds}; echo after-sleep")
-    host.check_output(f"for i in $(seq 300); do pgrep -fx 'sleep {seconds}' >/dev/null && exit 0; sleep 0.05; done; exit 1")
+    wait_for(lambda: host.run(f"pgrep -fx 'sleep {seconds}'").rc == 0, f"sleep {seconds} to run", lambda: not shell.isalive() and "the shell ended")
     shell.sendintr()
     shell.expect_exact(PROMPT)
     assert "after-sleep" not in shell.before.replace("echo after-sleep", "")
@@ -86,6 +89,6 @@ def test_hangup_of_our_terminal_ends_the_container(shell):
     os.close(shell.child_fd)
     # the terminal's process (the runtime, or ssh) exits on the hangup: wait for that
     # event; the bound only keeps a broken run from hanging
-    assert select.select([ended], [], [], 120)[0], "the hangup did not end the terminal's process"
+    assert select.select([ended], [], [], HANG)[0], "the hangup did not end the terminal's process"
     os.close(ended)
     # no_residue then checks that the container went too

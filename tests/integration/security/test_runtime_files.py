@@ -16,6 +16,7 @@ Against a copy of the runtime's interpreter, never the real one.
 import pytest
 
 from ..conftest import edit_image
+from ..netns import until, wait_for
 
 pytestmark = [
     pytest.mark.property("pid"),
@@ -86,7 +87,11 @@ def _orphan(host, runtime, workdir, prefix, options):
     out = f"{workdir}/orphan.out"
     line = runtime.line("/usr/local/bin/probe", "orphan", options=options)
     pid = host.check_output(f"{prefix}{line} >{out} 2>&1 </dev/null & echo $!")
-    host.check_output(f"for i in $(seq 300); do grep -q cleared {out} && break; sleep 0.1; done; grep cleared {out}")
+    wait_for(
+        lambda: "cleared" in host.run(f"cat {out}").stdout,
+        "the init to clear its parent-death signal",
+        lambda: host.run(f"kill -0 {pid}").rc != 0 and f"the runtime ended: {host.run(f'cat {out}').stdout}",
+    )
     # The init is the runtime's child in another PID namespace (the janitor is in ours).
     init = host.check_output(
         f"for c in $(pgrep -P {pid}); do [ $(readlink /proc/$c/ns/pid) != $(readlink /proc/{pid}/ns/pid) ] && echo $c; done; true"
@@ -99,8 +104,8 @@ def _orphan(host, runtime, workdir, prefix, options):
 
 
 def gone(host, pid):
-    """Wait (bounded) for a process to end; True if it did."""
-    return host.run(f"for i in $(seq 300); do kill -0 {pid} 2>/dev/null || exit 0; sleep 0.1; done; exit 1").rc == 0
+    """Wait (up to the hang bound) for a process to end; True if it did."""
+    return host.run(until(f"! kill -0 {pid} 2>/dev/null") + f"; ! kill -0 {pid} 2>/dev/null").rc == 0
 
 
 @pytest.mark.parametrize("mode", ["no-cgroup", "ip-netns-exec"])
