@@ -57,21 +57,22 @@ def arguments(options):
     return argv
 
 
-def invoke(argv, input=b""):
-    """`demo-runtime ARGV` in a forked child; its Result (stdout and stderr as text)."""
+def start(argv, stdio, close=()):
+    """`demo-runtime ARGV` in a forked child whose stdin, stdout and stderr are the
+    descriptors stdio, closing those in close; its pid, for the caller to wait for (so
+    many can run at once). The descriptors stay open in the caller."""
     linux = Linux()
-    in_read, in_write = linux.pipe()
-    out_read, out_write = linux.pipe()
-    err_read, err_write = linux.pipe()
     pid = linux.fork()
-    if pid == 0:  # the child: the command line's main, with the pipes as its stdio
+    if pid == 0:  # the child: the command line's main, with stdio as its own
         code = 125
         try:
-            for fd, target in ((in_read, 0), (out_write, 1), (err_write, 2)):
-                linux.dup2(fd, target)
-            for fd in (in_read, in_write, out_read, out_write, err_read, err_write):
+            for fd in close:
                 linux.close(fd)
-            # The caller's sys.std* may be anything (pytest captures them): ours are the pipes.
+            for target, fd in enumerate(stdio):
+                linux.dup2(fd, target)
+            for fd in set(stdio) - {0, 1, 2}:
+                linux.close(fd)
+            # The caller's sys.std* may be anything (pytest captures them): ours are stdio.
             cli.sys.stdin, cli.sys.stdout, cli.sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
             code = cli.main(list(argv))
         finally:
@@ -80,6 +81,16 @@ def invoke(argv, input=b""):
                 cli.sys.stderr.flush()
             finally:
                 linux.exit_now(code)
+    return pid
+
+
+def invoke(argv, input=b""):
+    """`demo-runtime ARGV` in a forked child; its Result (stdout and stderr as text)."""
+    linux = Linux()
+    in_read, in_write = linux.pipe()
+    out_read, out_write = linux.pipe()
+    err_read, err_write = linux.pipe()
+    pid = start(argv, (in_read, out_write, err_write), close=(in_write, out_read, err_read))
     for fd in (in_read, out_write, err_write):
         linux.close(fd)
     output = {out_read: [], err_read: []}

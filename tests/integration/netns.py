@@ -30,14 +30,20 @@ class NsRuntime(Runtime):
         super().__init__(runtime.target, runtime.in_process)
         self.namespace = namespace
 
-    def argv(self, *command, options=(), image=None):
-        return ["ip", "netns", "exec", self.namespace, *super().argv(*command, options=options, image=image)]
+    def cli_argv(self, argv):
+        return ["ip", "netns", "exec", self.namespace, *super().cli_argv(argv)]
 
     def run(self, *command, options=(), image=None, stdin=None):
         if not self.in_process:
             return super().run(*command, options=options, image=image, stdin=stdin)
         with entered(f"/run/netns/{self.namespace}"):
             return super().run(*command, options=options, image=image, stdin=stdin)
+
+    def spawn_cli(self, *argv, stdin="/dev/null", out):
+        if not self.in_process:
+            return super().spawn_cli(*argv, stdin=stdin, out=out)
+        with entered(f"/run/netns/{self.namespace}"):
+            return super().spawn_cli(*argv, stdin=stdin, out=out)
 
 
 @contextlib.contextmanager

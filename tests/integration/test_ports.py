@@ -8,7 +8,7 @@ import pytest
 
 from runtime import errors
 
-from .netns import BRIDGE, LONG, wait_for
+from .netns import BRIDGE, HANG, LONG, wait_for
 
 pytestmark = pytest.mark.property("ports")
 
@@ -27,7 +27,8 @@ def fetch(netns, port):
     """Connect from the namespace until the container answers; its line."""
     script = (
         "import socket,time\n"
-        "for _ in range(200):\n"
+        f"deadline=time.monotonic()+{HANG}\n"
+        "while time.monotonic()<deadline:\n"
         f"    try: s=socket.create_connection(({UPLINK!r},{port}),timeout=5)\n"
         "    except OSError: time.sleep(0.05); continue\n"
         "    data=s.recv(100)\n"

@@ -72,17 +72,20 @@ def test_runtime_killed_mid_run_d_leaves_nothing(runtime, host, names):
     # no_residue: no supervisor, PID 1, loop device or cgroup either
 
 
-def test_twenty_at_once_all_reachable_all_removed(runtime, host, names):
+def test_twenty_at_once_all_reachable_all_removed(runtime, host, names, workdir):
     started = [names() for _ in range(20)]
-    run = " & ".join(
-        shlex.join(runtime.target.run_argv(["run", "-d", "--name", n, "--hostname", n, runtime.target.image, "sleep", "1000"]))
-        for n in started
-    )
-    out = host.run(f"{run} & wait")
-    assert sorted(out.stdout.split()) == sorted(started), out.stderr
-    enter = " & ".join(shlex.join(runtime.target.run_argv(["exec", n, "/bin/hostname"])) for n in started)
-    out = host.run(f"{enter} & wait")
-    assert sorted(out.stdout.split()) == sorted(started), out.stderr
-    remove = shlex.join(runtime.target.run_argv(["rm", "-f", *started]))
-    assert host.run(remove).rc == 0
+
+    def all_at_once(argvs):
+        """The runtime's commands, all started before the first is waited for: their outputs."""
+        running = [runtime.spawn_cli(*argv, out=f"{workdir}/at-once-{i}") for i, argv in enumerate(argvs)]
+        wait_for(lambda: all(r.status() is not None for r in running), "every command to end")
+        outputs = [host.check_output(f"cat {workdir}/at-once-{i}") for i in range(len(argvs))]
+        host.run(f"rm -f {workdir}/at-once-*")
+        assert [r.status() for r in running] == [0] * len(argvs), outputs
+        return outputs
+
+    image = runtime.target.image
+    assert sorted(all_at_once([("run", "-d", "--name", n, "--hostname", n, image, "sleep", "1000") for n in started])) == sorted(started)
+    assert sorted(all_at_once([("exec", n, "/bin/hostname") for n in started])) == sorted(started)
+    assert runtime.cli("rm", "-f", *started).rc == 0
     assert all(runtime.state(n) is None for n in started)

@@ -16,6 +16,7 @@ import pytest
 from runtime.oci.spec import default_config
 
 from ..containers import NAME_PREFIX
+from ..netns import HANG
 
 RUNC, CRUN = "/usr/sbin/runc", "/usr/bin/crun"
 
@@ -87,7 +88,7 @@ class Client:
 
         def exit_code():
             self.unread.discard(fifo)
-            code = int(self.host.check_output("timeout 120 cat %s", fifo))  # a bound, should it never end
+            code = int(self.host.check_output(f"timeout {HANG} cat {fifo}"))  # a bound, should it never end
             return 128 - code if code < 0 else code
 
         if out.rc == 0:
