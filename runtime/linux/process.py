@@ -2,7 +2,8 @@
 so that the clone/exec path and the user namespace helper run against the test double
 too. The calls Python lacks (clone, prctl...) are in Linux."""
 
-import _socket  # the C module: `socket` would import enum on every start
+import _signal  # the C modules: `signal`, `socket` would import enum on every start
+import _socket
 import errno
 import os
 import sys
@@ -66,14 +67,57 @@ class Processes:
     def run_program(self, argv, input=b"", executable=None, env=None, timeout=None):
         """Run a program to its end with `input` on its stdin: (status as
         subprocess.run's returncode, stdout, stderr), as bytes. FileNotFoundError: no such
-        program; TimeoutError: killed after `timeout` seconds (an OCI hook's)."""
-        import subprocess  # off the start path: nft (-p, --nat), compare and OCI hooks use it
+        program; TimeoutError: killed after `timeout` seconds (an OCI hook's). Through
+        posix_spawn and built-in modules, not subprocess: an OCI container's init runs
+        its startContainer hooks past pivot_root, where no module can be imported."""
+        import time  # built in (as select, for wait_ready), so importable anywhere
 
+        stdin, feed = os.pipe()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        stdio = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in ((stdin, 0), (out_write, 1), (err_write, 2))]
+        spawn = os.posix_spawn if executable or "/" in argv[0] else os.posix_spawnp
         try:
-            done = subprocess.run(argv, input=input, capture_output=True, executable=executable, env=env, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise TimeoutError(f"{argv[0]}: killed after {timeout} s") from None
-        return done.returncode, done.stdout, done.stderr
+            pid = spawn(executable or argv[0], argv, os.environ if env is None else env, file_actions=stdio)
+        except OSError:
+            for fd in (feed, out_read, err_read):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (stdin, out_write, err_write):
+                os.close(fd)
+        output = {out_read: [], err_read: []}
+        reading = [out_read, err_read]
+        writing = [feed]
+        os.set_blocking(feed, False)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while reading or writing:
+                left = None if deadline is None else max(0, deadline - time.monotonic())
+                readable, writable = self.wait_ready(reading, writing, left)
+                if not readable and not writable:
+                    raise TimeoutError(f"{argv[0]}: killed after {timeout} s")
+                if writable:
+                    try:
+                        input = input[os.write(feed, input) :]
+                    except BrokenPipeError:  # it closed its stdin: as subprocess, no error
+                        input = b""
+                    if not input:
+                        os.close(writing.pop())
+                for fd in readable:
+                    chunk = os.read(fd, 65536)
+                    output[fd].append(chunk)
+                    if not chunk:
+                        os.close(fd)
+                        reading.remove(fd)
+        except BaseException:
+            os.kill(pid, _signal.SIGKILL)
+            raise
+        finally:
+            for fd in reading + writing:
+                os.close(fd)
+            status = os.waitpid(pid, 0)[1]
+        return os.waitstatus_to_exitcode(status), b"".join(output[out_read]), b"".join(output[err_read])
 
     def set_rlimit(self, number, soft, hard):
         """setrlimit(2) of this process; None is RLIM_INFINITY."""
