@@ -206,6 +206,8 @@ def _launch(ctx, plugins, janitor, console):
         ctx.linux.write(go_write, b"go")
         ctx.linux.close(go_write)
         go_write = None
+        for plugin in plugins:
+            plugin.meet_child(ctx)
         if console:
             console.receive()
         failure = _read_all(ctx.linux, report_read)

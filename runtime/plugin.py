@@ -8,6 +8,9 @@ A plugin is one separation concern. The runtime calls its hooks in this order:
   setup_parent(ctx)   parent, after clone(), while the child waits (ctx.pid is set)
                                                         e.g. uid maps, veth pairs, cgroups
   setup_child(ctx)    child, before exec                e.g. mount, pivot_root, sethostname
+  meet_child(ctx)     parent, once the child is let go, while it runs setup_child: the
+                      parent's part of a setup_child that stops midway for it
+                                                        e.g. OCI's create hooks before pivot_root
   running(ctx)        parent, once the command has been exec'd   e.g. record PID 1 as running
   teardown(ctx)       parent, on every exit path, in reverse order, for each plugin whose
                       prepare() was entered (so it must cope with half-done work)
@@ -112,6 +115,10 @@ class Plugin:
 
     def setup_child(self, ctx):
         pass
+
+    def meet_child(self, ctx):
+        """Returns at once unless setup_child waits for it (then also when the child
+        failed before: its report says why)."""
 
     def running(self, ctx):
         pass

@@ -55,7 +55,7 @@ import struct
 from .files import Files
 from .net import Network
 from .process import Processes
-from .signals import Signals
+from .signals import SIGKILL, Signals
 from .terminal import Terminals
 
 CLONE_NEWTIME = 0x00000080

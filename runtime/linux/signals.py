@@ -5,6 +5,10 @@ can deliver a signal by calling the handler it holds."""
 
 import _signal  # the C module: `signal` would add an enum import to every start
 
+# The signal the runtime ends processes with, for code outside the layer (which imports
+# no signal module of its own).
+SIGKILL = _signal.SIGKILL
+
 
 class Signals:
     def set_signal_handlers(self, handlers):

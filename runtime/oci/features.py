@@ -5,9 +5,6 @@ from ..plugins.caps import NAMES
 from ..plugins.volumes import TMPFS_FLAGS
 from . import SPEC_VERSION
 from .bundle import BIND_OPTIONS, HOOKS, NAMESPACES
-from .lifecycle import REFUSED_HOOKS
-
-_HOOKS = [h for h in HOOKS if h not in REFUSED_HOOKS]
 # Of a bind or tmpfs mount's options, those taken (a tmpfs's size= and mode= too).
 _MOUNT_OPTIONS = sorted(BIND_OPTIONS | set(TMPFS_FLAGS))
 
@@ -16,7 +13,7 @@ def features():
     return {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": SPEC_VERSION,
-        "hooks": _HOOKS,
+        "hooks": list(HOOKS),
         "mountOptions": _MOUNT_OPTIONS,
         "linux": {
             "namespaces": sorted(n for n in NAMESPACES if n not in ("time",)),

@@ -3,7 +3,8 @@
 
 create: the bundle's Plan, the ID claimed under --root (an exec fifo in its directory),
   the plugins' prepare/clone/setup as for `demo-runtime run` (runtime.container.create),
-  and the init left at its gate: the command checked, its setup reported done, its
+  with the create hooks before pivot_root (runtime.oci.create_hooks), and the init left
+  at its gate: the command checked, its setup reported done, its
   parent-death signal cleared, blocked opening the fifo for writing. The pid file is
   written, the cgroup's teardown state saved, and create exits: the init is the
   caller's (its subreaper's) from then on.
@@ -13,25 +14,20 @@ delete: kills what still runs, runs the saved teardowns, removes the directory, 
 
 import os
 
-import _signal as signal
-
 from .. import errors
 from .. import plugins as builtin_plugins
 from ..cli import CORE_OPTIONS, parse, require_root
 from ..container import DEFAULT_PATH, FORWARDED, _teardown
 from ..container import create as create_init
 from ..errors import ContainerError
-from ..linux import Linux
+from ..linux import SIGKILL, Linux
 from ..plugin import Context, Plugin
 from ..state import State, process_start_time, write_pid_file
 from . import bundle as bundles
+from .create_hooks import CREATE_HOOKS, CreateHooks
 from .hooks import run_hooks
 from .record import FIFO, Record, check_id, rfc3339
 from .running import open_init, start
-
-# Hooks that run inside the container's namespaces before pivot_root: not yet.
-REFUSED_HOOKS = ("createContainer",)
-
 
 def default_options():
     """Every plugin option at its default, as an empty `demo-runtime run` command line."""
@@ -48,8 +44,6 @@ class _Gate:
         self.fd = linux.open(fifo, os.O_PATH | os.O_CLOEXEC)  # reopened by the init, after pivot_root
         self.hooks = hooks  # the config's, of which the init runs startContainer's
         self.state = state  # the spec's state, for them
-        if hooks.get("startContainer"):
-            import subprocess  # noqa: F401 -- loaded here: the init runs them after pivot_root, where the module is not
 
     def __call__(self, ctx, env, report_write):
         linux = ctx.linux
@@ -60,7 +54,7 @@ class _Gate:
         # In the container, as its user, paths resolved in its root; start waits for the
         # byte below, so poststart comes after them. The pid is as the init sees itself, as
         # runc gives it. A failure ends the init (its message on the container's stderr).
-        run_hooks(linux, self.hooks, "startContainer", dict(self.state, pid=linux.getpid(), status="running"))
+        run_hooks(linux, self.hooks, "startContainer", dict(self.state, pid=linux.getpid(), status="created"))
         linux.write(fifo, b"0")
         linux.close(fifo)
         return None
@@ -108,9 +102,6 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
     check_id(container_id)
     linux = Linux()
     plan = bundles.plan(bundle, bundles.read_config(linux, bundle), default_options(), linux)
-    for name in REFUSED_HOOKS:
-        if plan.hooks.get(name):
-            raise bundles.unsupported(f"hooks.{name}", "hooks in the container's namespaces before pivot_root are not supported yet")
     _check_terminal(plan, console_socket)
     require_root(linux)
     try:
@@ -151,26 +142,27 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
             state.update(options=vars(plan.options))
     gate = None
     claimed = Record(state, data)
+    creating = claimed.spec_state("creating")  # the hooks' state until start
     instances = [cls() for cls in chosen]
     instances.append(_InitRecord(claimed, [p for p in instances if p.teardown_after_sigkill]))
+    if any(plan.hooks.get(name) for name in CREATE_HOOKS):
+        entering = next(i for i, p in enumerate(instances) if p.name == "clean-mounts")  # pivot_root
+        instances.insert(entering, CreateHooks(plan.hooks, creating))
     ctx = Context(None, plan.command, plan.options, linux)
     ctx.env = dict(plan.env)
     ctx.console = console
     try:
         fifo = f"{state.path}/{FIFO}"
         linux.make_fifo(fifo, 0o622)  # a non-root init opens it for writing
-        gate = ctx.gate = _Gate(linux, fifo, plan.hooks, claimed.spec_state("creating"))
+        gate = ctx.gate = _Gate(linux, fifo, plan.hooks, creating)
         pid = create_init(ctx, instances)
         try:
-            record = Record(state, state.load())
-            for hook in ("prestart", "createRuntime"):
-                run_hooks(linux, plan.hooks, hook, record.spec_state("creating"))
             if pid_file:
                 write_pid_file(pid_file, pid, linux)
             with state.lock():
                 state.update(status="created")
         except BaseException:
-            linux.kill(pid, signal.SIGKILL)
+            linux.kill(pid, SIGKILL)
             linux.waitpid(pid)
             _teardown(ctx, instances)
             raise
@@ -214,7 +206,7 @@ def delete(root, container_id, force=False, warn=print):
         pidfd = open_init(linux, record)
         if pidfd is not None:  # a created one goes without --force, as in runc
             try:
-                linux.pidfd_send_signal(pidfd, signal.SIGKILL)
+                linux.pidfd_send_signal(pidfd, SIGKILL)
                 linux.wait_readable([pidfd])  # readable once it has exited
             finally:
                 linux.close(pidfd)

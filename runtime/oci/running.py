@@ -11,11 +11,9 @@ kill: a signal to the init through a pidfd (checked against its start time), wit
 
 import os
 
-import _signal as signal
-
 from .. import errors
 from ..errors import ContainerError
-from ..linux import Linux
+from ..linux import SIGKILL, Linux
 from .hooks import run_hooks
 from .record import Record
 
@@ -58,7 +56,7 @@ def start(root, container_id):
     try:
         run_hooks(linux, record.data.get("hooks", {}), "poststart", record.spec_state("running"))
     except ContainerError:
-        kill(root, container_id, signal.SIGKILL)
+        kill(root, container_id, SIGKILL)
         raise
 
 

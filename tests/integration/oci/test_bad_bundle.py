@@ -59,7 +59,7 @@ def test_a_missing_config_is_refused(oci, host, bundle, ids):
         ("linux.resources.memory.swap", lambda c: c["linux"]["resources"].update(memory={"swap": 1 << 30})),
         ("mounts[0]", lambda c: c["mounts"].insert(0, {"destination": "/x", "type": "nfs", "source": "h:/x"})),
         ("weird", lambda c: c.update(weird=1)),
-        ("hooks.createContainer", lambda c: c.update(hooks={"createContainer": [{"path": "/bin/true"}]})),
+        ("hooks.precreate", lambda c: c.update(hooks={"precreate": [{"path": "/bin/true"}]})),
     ],
 )
 def test_a_field_it_does_not_honour_is_refused_by_name(oci, bundle, ids, field, change):
