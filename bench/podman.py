@@ -8,6 +8,13 @@ file events, --network none) holding IMAGE's tree (default: the test image), imp
 `podman import`. Each row is one whole `podman run --rm`: podman, conmon, the runtime's
 create/start/delete and podman's cleanup. A runtime that is missing or cannot run the
 container here is left out with a line saying why. Everything is removed at the end.
+
+Every row sees the same cgroups: a private mount namespace with cgroup2 at /sys/fs/cgroup
+(crun 1.8 refuses a hybrid v1+v2 layout), and no pids limit (`--pids-limit=-1`: on a
+hybrid host the pids controller is v1's, so cgroup2 has none). Where crun cannot make
+its cgroup even so (its v2 device filter raises RLIMIT_MEMLOCK: EPERM where root lacks
+CAP_SYS_RESOURCE), its row runs `--cgroups=disabled` (podman allows that for crun alone)
+and is named so: a cgroup fewer than the others make.
 """
 
 import argparse
@@ -23,6 +30,7 @@ from runtime.testing import podman
 HERE = Path(__file__).resolve().parent
 IMAGE = "localhost/demo-runtime-bench:latest"
 RUNTIMES = ("demo-runtime-oci", "crun", "runc")
+NO_CGROUP = ["--cgroups=disabled"]
 
 
 def main(argv=None):
@@ -32,18 +40,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not Path(args.image).is_file():  # debugfs says so on stderr only, with status 0
         raise SystemExit(f"bench/podman.py: no image {args.image}")
+    load = [bench._loadavg()]
+    ws = bench.Workspace()
     base = tempfile.mkdtemp(prefix="demo-runtime-bench-", dir="/var/tmp")
     try:
+        ws.enter_private_mountns(cgroup2=True)
         store(base, args.image)
-        runtimes = {name: path for name in RUNTIMES if (path := usable(base, name))}
+        runtimes = {name: found for name in RUNTIMES if (found := usable(base, name))}
         if not runtimes:
             raise SystemExit("bench/podman.py: no runtime could run the container")
-        rows = {name: lambda path=path: run(base, path) for name, path in runtimes.items()}
+        rows = {row: lambda path=path, extra=extra: run(base, path, extra) for row, path, extra in runtimes.values()}
         times = bench.interleaved(rows, args.rounds)
     finally:
         subprocess.run([*podman.argv(base), "rm", "--all", "--force", "--time", "0"], capture_output=True)
         shutil.rmtree(base)
+        ws.cleanup()
+    load.append(bench._loadavg())
     print(table(times))
+    print(f"\n{args.rounds} rounds, interleaved; load average before/after: {load[0]} / {load[1]}")
     return 0
 
 
@@ -65,29 +79,33 @@ def store(base, image):
 
 
 def usable(base, name):
-    """NAME's path if podman can run the container with it here, else None (and why)."""
+    """(row name, path, extra podman options) if podman can run the container with NAME
+    here, else None (and why): with a cgroup, else (crun) with none."""
     beside = Path(sys.executable).with_name(name)
     path = str(beside) if beside.exists() else shutil.which(name)
     if path is None:
         print(f"{name}: not installed, left out", file=sys.stderr)
         return None
     out = run(base, path, check=False)
-    if out.returncode != 0:
-        print(f"{name}: left out: {out.stderr.strip().splitlines()[-1]}", file=sys.stderr)
-        return None
-    return path
+    if out.returncode == 0:
+        return name, path, []
+    if name == "crun" and run(base, path, NO_CGROUP, check=False).returncode == 0:
+        print(f"{name}: no cgroup ({out.stderr.strip().splitlines()[-1]})", file=sys.stderr)
+        return f"{name} {NO_CGROUP[0]}", path, NO_CGROUP
+    print(f"{name}: left out: {out.stderr.strip().splitlines()[-1]}", file=sys.stderr)
+    return None
 
 
-def run(base, runtime, check=True):
+def run(base, runtime, extra=(), check=True):
     return subprocess.run(
-        [*podman.argv(base, runtime), "run", "--rm", "--network", "none", IMAGE, "/bin/true"],
+        [*podman.argv(base, runtime), "run", "--rm", "--network", "none", "--pids-limit=-1", *extra, IMAGE, "/bin/true"],
         check=check, capture_output=True, text=True,
     )  # fmt: skip
 
 
 def table(times):
     medians = {name: sorted(values)[len(values) // 2] for name, values in times.items()}
-    ratios = [peer for peer in ("crun", "runc") if peer in medians]
+    ratios = [peer for peer in medians if peer.split()[0] in ("crun", "runc")]
     lines = [
         "| `podman run --rm IMAGE /bin/true` with | median ms | p90 ms |" + "".join(f" × {p} |" for p in ratios),
         "|---|---:|---:|" + "---:|" * len(ratios),

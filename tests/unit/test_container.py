@@ -186,6 +186,36 @@ def test_a_failing_setup_parent_kills_and_reaps_the_child():
     assert fake.named("write") == []  # the child never got the go
 
 
+class MeetsTheChild(Plugin):
+    """The parent's part of a setup_child that waits for it midway (OCI's create hooks)."""
+
+    name = "meets"
+
+    def __init__(self, failure=None):
+        self.failure = failure
+
+    def meet_child(self, ctx):
+        ctx.linux.calls.append(("meet_child", ctx.pid))
+        if self.failure:
+            raise self.failure
+
+
+def test_the_parent_meets_the_child_after_letting_it_go_and_before_its_report():
+    fake = FakeLinux()
+    assert container.run(Context("img", ["true"], options(), fake), [SetsUpTheParent([]), MeetsTheChild()]) == 0
+    names = [c[0] for c in fake.calls]
+    assert names.index("write") < names.index("meet_child") < names.index("read")  # go, meet, the report
+    assert ("meet_child", fake.next_pid) in fake.calls
+
+
+def test_a_failing_meet_kills_and_reaps_the_child():
+    fake = FakeLinux()
+    with pytest.raises(OSError, match="hook failed"):
+        container.run(Context("img", ["true"], options(), fake), [MeetsTheChild(OSError(errno.EIO, "hook failed"))])
+    assert fake.named("kill") == [(fake.next_pid, 9)]
+    assert fake.named("waitpid")[0] == (fake.next_pid,)
+
+
 class Signalled(Plugin):
     """A SIGTERM reaching the runtime in this hook: the double delivers it by calling the
     handler the runtime set."""

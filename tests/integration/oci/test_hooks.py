@@ -28,7 +28,8 @@ STATUS = {
 }  # fmt: skip
 # Where runc 1.1 and crun 1.8 give another state (README): runc runs poststart at the end
 # of create; crun says created during create, pid 0 (and bundle "/") in the container,
-# and "starting", no state of the spec, to startContainer.
+# and "starting", no state of the spec, to startContainer. Either value passes for them
+# (a later version may follow the spec); demo-runtime-oci gives the spec's.
 DIFFERENT = {
     "runc": {"poststart": {"status": "created"}},
     "crun": {
@@ -38,7 +39,8 @@ DIFFERENT = {
     },
 }  # fmt: skip
 # The hooks create runs, in order; runc 1.1 runs poststart at its end, not after start.
-CREATE = {"runc": ["prestart", "createRuntime", "createContainer", "poststart"]}
+CREATE = ["prestart", "createRuntime", "createContainer"]
+CREATE_ALSO = {"runc": ["poststart"]}
 
 
 def _logged(name, log):
@@ -70,22 +72,21 @@ def test_hooks_run_in_order_with_the_state(any_runtime, host, bundle, rootfs, id
         lines = host.check_output("cat %s %s/%s", log, rootfs, inside).splitlines()
     finally:
         host.run("rm -f %s %s/%s", log, rootfs, inside)
-    expected = CREATE.get(any_runtime.name, ["prestart", "createRuntime", "createContainer"])
-    assert [line.split(" ", 1)[0] for line in created] == expected
-    assert [line.split(" ", 1)[0] for line in lines] == expected + [h for h in outside if h not in expected] + ["startContainer"]
+    by_create = [line.split(" ", 1)[0] for line in created]
+    assert by_create in (CREATE, CREATE + CREATE_ALSO.get(any_runtime.name, []))
+    assert [line.split(" ", 1)[0] for line in lines] == by_create + [h for h in outside if h not in by_create] + ["startContainer"]
     roots = {line.split(" ")[0]: line.split(" ")[1] for line in lines}
     states = {line.split(" ")[0]: json.loads(line.split(" ", 2)[2]) for line in lines}
     host_root, image_root = (host.check_output("stat -c %%d:%%i %s", where) for where in ("/", rootfs))
     assert roots == dict({hook: host_root for hook in outside}, startContainer=image_root)
     # The init's pid as the runtime sees it, and in the container as it sees itself (PID 1).
     pids = {"createContainer": 1, "startContainer": 1}
-    expected = {
-        hook: dict({"id": container_id, "bundle": path, "status": STATUS[hook], "pid": pids.get(hook, pid)}, **changed)
-        for hook in STATUS
-        for changed in [DIFFERENT.get(any_runtime.name, {}).get(hook, {})]
-    }
-    del expected["poststop"]["pid"]  # the spec asks for it while created or running only
-    assert {hook: {key: s[key] for key in expected[hook]} for hook, s in states.items()} == expected
+    spec = {hook: {"id": container_id, "bundle": path, "status": STATUS[hook], "pid": pids.get(hook, pid)} for hook in STATUS}
+    del spec["poststop"]["pid"]  # the spec asks for it while created or running only
+    allowed = DIFFERENT.get(any_runtime.name, {})
+    for hook, wanted in spec.items():
+        given = {key: states[hook][key] for key in wanted}
+        assert given == {key: given[key] if given[key] == allowed.get(hook, {}).get(key) else value for key, value in wanted.items()}, hook
 
 
 def test_a_failing_create_container_hook_fails_create_and_leaves_nothing(any_runtime, bundle, ids):
