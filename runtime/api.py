@@ -5,9 +5,10 @@
     with runtime.Container("app.img", env={"MODE": "test"}) as app:
         assert app.exec("id", "-u").stdout == "0\\n"
 
-Each call forks this process and runs `demo-runtime run|exec|...` in the child through
-runtime.cli.main, with its stdio on pipes: the same parsing, plugins, errors and exit
-statuses as the command, and the interpreter and the runtime's modules already loaded.
+Each call runs `demo-runtime run|exec|...` through runtime.cli.main: the same parsing,
+plugins, errors and exit statuses as the command, and the interpreter and the runtime's
+modules already loaded. A run to completion runs in the calling process (see invoke);
+the rest in a fork of it, with its stdio on pipes.
 Keyword options are the command line's long options: `hostname="x"` is `--hostname x`,
 `rw=True` is `--rw`, a list repeats the option, a dict gives KEY=VALUE items
 (`env={"A": "1"}` is `--env A=1`).
@@ -72,8 +73,7 @@ def start(argv, stdio, close=()):
                 linux.dup2(fd, target)
             for fd in set(stdio) - {0, 1, 2}:
                 linux.close(fd)
-            # The caller's sys.std* may be anything (pytest captures them): ours are stdio.
-            cli.sys.stdin, cli.sys.stdout, cli.sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
+            _use_stdio()
             code = cli.main(list(argv))
         finally:
             try:
@@ -84,9 +84,67 @@ def start(argv, stdio, close=()):
     return pid
 
 
+def _use_stdio():
+    """sys.std* on fds 0, 1 and 2: the caller's may be anything (pytest captures them)."""
+    cli.sys.stdin, cli.sys.stdout, cli.sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
+
+
 def invoke(argv, input=b""):
-    """`demo-runtime ARGV` in a forked child; its Result (stdout and stderr as text)."""
+    """`demo-runtime ARGV`; its Result (stdout and stderr as text). A `run` to completion
+    from a single-threaded caller runs in the caller itself (the runtime's start is then
+    one fork fewer: the container's init is cloned from this process); anything else,
+    and any call from a process with other threads (whose signal handlers and stdio
+    are not ours to lend), runs in a forked child."""
     linux = Linux()
+    if len(linux.listdir("/proc/self/task")) == 1:
+        try:
+            return _in_caller(linux, argv, input)
+        except cli.RunElsewhere:
+            pass
+    return _forked(linux, argv, input)
+
+
+def _in_caller(linux, argv, input):
+    """cli.main in this process, with files in memory as fds 0, 1 and 2 while it runs
+    (the container's init inherits them; memory, not pipes, so no one needs to read them
+    meanwhile), then the caller's own put back. While it runs, its signal handlers are
+    the runtime's: SIGINT, SIGTERM... go to the container's init, as `demo-runtime run`
+    passes them on. RunElsewhere: nothing done."""
+    saved, files = [], []
+    streams = (cli.sys.stdin, cli.sys.stdout, cli.sys.stderr)
+    try:
+        for fd in (0, 1, 2):
+            try:
+                saved.append(linux.dup(fd))
+            except OSError:  # the caller closed it: a fork can still have its own
+                raise cli.RunElsewhere from None
+        files = [linux.anonymous_file(name) for name in ("stdin", "stdout", "stderr")]
+        linux.overwrite(files[0], input or b"")
+        for stream in streams[1:]:  # what the caller wrote so far goes where it was going
+            if stream is not None:
+                stream.flush()
+        for fd, target in zip(files, (0, 1, 2)):
+            linux.dup2(fd, target)
+        try:
+            _use_stdio()
+            try:
+                code = cli.main(list(argv), in_caller=True)
+            finally:
+                cli.sys.stdout.flush()
+                cli.sys.stderr.flush()
+        finally:
+            cli.sys.stdin, cli.sys.stdout, cli.sys.stderr = streams
+            for target, fd in enumerate(saved):
+                linux.dup2(fd, target)
+        text = [linux.pread(fd, linux.fstat(fd).st_size, 0).decode(errors="replace") for fd in files[1:]]
+        return Result(code, *text)
+    finally:
+        for fd in files + saved:
+            linux.close(fd)
+
+
+def _forked(linux, argv, input):
+    """cli.main in a forked child (start), its stdio on pipes."""
     in_read, in_write = linux.pipe()
     out_read, out_write = linux.pipe()
     err_read, err_write = linux.pipe()

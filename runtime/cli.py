@@ -61,6 +61,12 @@ class UnknownOption(UsageError):
     pass
 
 
+class RunElsewhere(BaseException):
+    """main(argv, in_caller=True) was asked to run what must not run in its caller (a
+    detached or named container, a plugin that changes the runtime's process): nothing
+    was done; run it in a process of its own. (Not an Exception: main reports those.)"""
+
+
 def parse(argv, table):
     """Options (before IMAGE) into a namespace, plus the positional arguments."""
     by_flag = {}
@@ -158,11 +164,13 @@ def entry_point():
     os._exit(code)
 
 
-def main(argv=None):
+def main(argv=None, in_caller=False):
+    """The command line; its exit status. in_caller: the Python API runs `run` in its own
+    process (see runtime.api), else RunElsewhere."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
-        return _main(argv)
+        return _main(argv, in_caller)
     except UsageError as e:
         print(f"{PROG}: {_shown(e)} (see --help)", file=sys.stderr)
         return errors.USAGE
@@ -198,14 +206,18 @@ def _describe(error):
     return f"internal error: {type(error).__name__}: {error}"
 
 
-def _main(argv):
+def _main(argv, in_caller=False):
+    if in_caller:
+        if argv[:1] != ["run"]:
+            raise RunElsewhere
+        return run_command(argv[1:], in_caller)
     if argv and argv[0] in COMMANDS:
         module, function, _ = COMMANDS[argv[0]]
         return getattr(__import__(f"runtime.{module}", fromlist=[function]), function)(argv[1:])
     return run_command(argv)
 
 
-def run_command(argv):
+def run_command(argv, in_caller=False):
     from . import plugins
 
     options, positional, extra = parse_run(argv, plugins)
@@ -230,6 +242,8 @@ def run_command(argv):
         chosen = plugins.select(options)
     except plugins.PluginError as e:
         raise UsageError(str(e)) from None
+    if in_caller and (options.detach or options.name is not None or not plugins.run_in_caller(chosen)):
+        raise RunElsewhere
     if options.privileged:
         print(f"{PROG}: {plugins.PRIVILEGED_WARNING}", file=sys.stderr)
     for line in plugins.notes(options, chosen):

@@ -84,6 +84,10 @@ class Plugin:
     provides = ()  # roles it fills for other plugins' requires: "root" (mount-image or rootfs)
     default = True  # on unless disabled; opt-in plugins say False
     teardown_after_sigkill = False
+    # Whether prepare() or setup_parent() changes the runtime's own process for good (a
+    # namespace its later children are born in): the Python API then runs the runtime in
+    # a fork of its caller, never in the caller itself.
+    changes_runtime_process = False
 
     @classmethod
     def wanted(cls, options):

@@ -88,6 +88,12 @@ class PluginError(Exception):
     pass
 
 
+def run_in_caller(chosen):
+    """Whether a run of these plugins may be the Python API's caller's own work: only the
+    built-ins, none of which changes the runtime's process for good."""
+    return all(BUILTIN.get(cls.name) is cls and not cls.changes_runtime_process for cls in chosen)
+
+
 def third_party():
     """Plugins installed by other packages: {name: entry point}. Slow; called only on demand."""
     from importlib.metadata import entry_points

@@ -10,6 +10,7 @@ class TimeNamespace(Plugin):
     lost = "the container's monotonic and boot-time clocks are the host's (uptime shows the host's)"
     options = (Option("--time-offset", "SECONDS", "shift the container's monotonic and boot-time clocks (turns on the time plugin)"),)
     default = False
+    changes_runtime_process = True  # unshare(CLONE_NEWTIME): every later child of the runtime
 
     @classmethod
     def wanted(cls, options):
