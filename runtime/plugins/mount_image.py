@@ -49,11 +49,12 @@ def stage_root(linux, rw, source, mount_base):
     return root
 
 
-def _mount_failure(image, error):
-    """An ext4 mount's failure as the runtime reports it: a corrupt image by its name."""
+def _corrupt_image(image, error):
+    """An ext4 mount's failure that says the image is corrupt, as the runtime reports it
+    (by the image's name); None for any other, which goes on as the kernel's error."""
     if error.errno in (errno.EUCLEAN, errno.EINVAL, errno.EIO, errno.EBADMSG):
         return ContainerError(errors.IMAGE_CORRUPT, f"image {image} cannot be mounted: {error.strerror} (corrupt filesystem?)")
-    return error
+    return None
 
 
 class MountImage(Plugin):
@@ -124,7 +125,9 @@ class MountImage(Plugin):
         try:
             ctx.linux.mount(self.loop_device, target, "ext4", flags, data)
         except OSError as e:
-            raise _mount_failure(ctx.image, e) from None
+            if corrupt := _corrupt_image(ctx.image, e):
+                raise corrupt from None
+            raise
 
     def hold(self, ctx):
         """After prepare(): the image's filesystem mounted read-only in no mount namespace,
@@ -133,7 +136,9 @@ class MountImage(Plugin):
         try:
             return ctx.linux.detached_mount(self.loop_device, "ext4", ("noload",))
         except OSError as e:
-            raise _mount_failure(ctx.image, e) from None
+            if corrupt := _corrupt_image(ctx.image, e):
+                raise corrupt from None
+            raise
 
     def teardown(self, ctx):
         # Closing the last reference frees the loop device (LO_FLAGS_AUTOCLEAR); the
