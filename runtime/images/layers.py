@@ -97,7 +97,7 @@ class Tree:
             for parts, member in sorted(directories, key=lambda d: len(d[0]), reverse=True):
                 fd = self._open_dir(parts, create=False)
                 if fd is None:
-                    continue  # whited out or replaced later in this layer
+                    continue  # whited out later in this layer, with a parent it left implicit
                 try:
                     self._set_metadata(fd, member)
                 finally:
@@ -155,6 +155,10 @@ class Tree:
         leaf = parts[-1]
         try:
             existing = linux.lstat_at(parent, leaf)
+            if existing is not None and stat.S_ISDIR(existing.st_mode) and not member.isdir():
+                # A directory replaced (the last entry of a name wins): no metadata is due
+                # to it or to what was below it.
+                directories[:] = [d for d in directories if d[0][: len(parts)] != parts]
             if member.isdir():
                 if existing is None or not stat.S_ISDIR(existing.st_mode):
                     linux.remove_at(parent, leaf)

@@ -205,3 +205,13 @@ def test_a_path_through_a_file_is_corrupt_not_unsafe(tree):
     error = refused(tree, layer(entry("f", data=b""), entry("f/inner", data=b"")))
     assert error.code == errors.IMPORT_CORRUPT
     assert "'f' is not a directory" in str(error)
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink"])
+def test_a_directory_replaced_later_in_its_own_layer_is_not_an_error(tree, kind):
+    """The last entry of a name wins (as tar extracts): the replaced directory's metadata,
+    set once the layer's files are in, is for nothing that is still there."""
+    later = entry("opt", data=b"now a file") if kind == "file" else entry("opt", "symlink", link="/etc")
+    apply(tree, layer(entry("opt", "dir", mode=0o700), entry("opt/app", "dir"), later))
+    assert names(tree) == {"opt"}
+    assert stat.S_ISREG(os.lstat(f"{tree.root}/opt").st_mode) == (kind == "file")
