@@ -1,8 +1,9 @@
 """The processes this test run made: every process forked from the pytest process or from
 one of those, dead ones included, as the kernel's process events connector (cn_proc,
-connector(4)) reports each fork. A container cgroup is named after the pid of the runtime
-that made it; this is how the residue check tells this run's from another run's on a
-shared machine, once that runtime is gone.
+connector(4)) reports each fork and exit. A container cgroup is named after the pid of the
+runtime that made it; this is how the residue check tells this run's from another run's on
+a shared machine, once that runtime is gone; and a process this run made that still runs
+is ours, whatever its command line.
 
 The events wait in the socket's receive buffer until `pids()` reads them: the kernel
 queues a fork's event before fork() returns, so whatever a test started is in it by the
@@ -19,6 +20,7 @@ _CN_IDX_PROC = _CN_VAL_PROC = 1
 _NLMSG_DONE = 3
 _PROC_CN_MCAST_LISTEN = 1
 _PROC_EVENT_FORK = 0x1
+_PROC_EVENT_EXIT = 0x80000000
 _HEADERS = 16 + 20  # struct nlmsghdr, struct cn_msg
 _BUFFER = 64 << 20  # a test's forks on a busy machine: SO_RCVBUFFORCE, as root
 
@@ -35,33 +37,65 @@ class Descendants:
         except OSError:
             self.socket.close()
             raise
-        self.known = {os.getpid()}
+        self.known = {os.getpid()}  # forked by this run, dead ones included
+        self.running = {os.getpid()}  # of those, the ones that have not exited
         self.complete = True  # False once the kernel dropped events (the buffer overflowed)
 
     def pids(self):
         """The pids (thread group ids) of the processes this run forked so far, or None
-        if some forks went unreported."""
+        if some forks went unreported. A pid another run's process took since is not in
+        it: pid_max wraps around quickly on a busy machine (32768 here)."""
+        self._read()
+        return self.known if self.complete else None
+
+    def living(self):
+        """The pids of the processes this run forked that have not exited, or None."""
+        self._read()
+        return self.running if self.complete else None
+
+    def _read(self):
         while True:
             try:
                 event = self.socket.recv(256)
             except BlockingIOError:
-                break
+                return
             except OSError as e:
                 if e.errno != errno.ENOBUFS:
                     raise
                 self.complete = False
                 continue
-            if len(event) >= _HEADERS + 32 and struct.unpack_from("I", event, _HEADERS)[0] == _PROC_EVENT_FORK:
-                _, parent, _, child = struct.unpack_from("4I", event, _HEADERS + 16)
+            if len(event) < _HEADERS + 32:
+                continue  # the listen request's acknowledgement
+            what = struct.unpack_from("I", event, _HEADERS)[0]
+            if what == _PROC_EVENT_FORK:
+                _, parent, thread, child = struct.unpack_from("4I", event, _HEADERS + 16)
+                if thread != child:
+                    continue  # a new thread of a process: no new process
                 if parent in self.known:
                     self.known.add(child)
-        return self.known if self.complete else None
+                    self.running.add(child)
+                else:
+                    self.known.discard(child)  # reused by a process not ours
+            elif what == _PROC_EVENT_EXIT:
+                pid, tgid = struct.unpack_from("2I", event, _HEADERS + 16)
+                if pid == tgid:  # the process, not one of its other threads
+                    self.running.discard(pid)
 
 
 def start():
     """A Descendants recording from now on, or None where the kernel has no process
-    events (CONFIG_PROC_EVENTS off) or we may not listen (not root)."""
+    events (CONFIG_PROC_EVENTS off), we may not listen (not root), or the kernel takes
+    the listen request and reports nothing: it ignores one from outside the initial PID
+    and user namespaces, whose pids would not be the events' anyway. A first fork tells."""
     try:
-        return Descendants()
+        descendants = Descendants()
     except OSError:
         return None
+    probe = os.fork()
+    if probe == 0:
+        os._exit(0)
+    os.waitpid(probe, 0)
+    if probe not in descendants.pids():
+        descendants.socket.close()
+        return None
+    return descendants

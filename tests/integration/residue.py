@@ -23,9 +23,9 @@ def _entries(path):
         return []
 
 
-def _processes(ours):
-    """(state, command line) of the processes whose command line names one of ours, as
-    `ps -eo stat=,args=` shows them, and the pids of all."""
+def _processes(ours, forked):
+    """"PID ARGS" of the live processes (zombies left out) whose command line names one of
+    ours, or that this run forked (`forked`: pids), and the pids of all."""
     pids, found = [], []
     for pid in _entries("/proc"):
         if not pid.isdigit():
@@ -34,13 +34,14 @@ def _processes(ours):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 args = f.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="surrogateescape")
-            if not any(o in args for o in ours):
+            if int(pid) not in forked and not any(o in args for o in ours):
                 continue
             with open(f"/proc/{pid}/stat", "rb") as f:
                 state = f.read().rpartition(b")")[2].split()[0].decode()
         except OSError:
             continue  # ended meanwhile
-        found.append(f"{state} {args}")
+        if state != "Z":
+            found.append(f"{pid} {args}")
     return found, pids
 
 
@@ -55,11 +56,11 @@ def _cgroups(root="/sys/fs/cgroup", depth=6):
     return found
 
 
-def snapshot(state_roots, ours):
+def snapshot(state_roots, ours, forked=()):
     """Section -> entries: attached loop devices' backing files, mount points, entries of
     the temporary directories and of /run, the state directories' entries, the processes that name one
-    of ours (paths) in their command line, all pids, cgroups."""
-    processes, pids = _processes(ours)
+    of ours (paths) in their command line or that this run forked (pids), all pids, cgroups."""
+    processes, pids = _processes(ours, forked)
     return {
         "loop": [
             line

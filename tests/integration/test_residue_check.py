@@ -3,10 +3,18 @@ made on the host by hand here, each must show in a snapshot, and be gone from th
 next one once removed."""
 
 import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
 
 import pytest
 
+from . import descendants
 from .conftest import _DESCENDANTS, _snapshot
+from .targets import REPO_ROOT
 
 pytestmark = pytest.mark.property("residue check")
 
@@ -53,6 +61,62 @@ def test_a_dead_runtimes_cgroup_counts_only_if_that_runtime_was_this_runs(host, 
         for path in (f"{parent}/{ours}-000001", f"{parent}/{theirs}-000002", parent, parent.rpartition("/")[0]):
             os.rmdir(path)
     assert seen == {f"{parent}/{ours}-000001"}
+
+
+@pytest.mark.skipif(_DESCENDANTS is None, reason="no process events (CONFIG_PROC_EVENTS off, or not root): only command lines tell ours")
+def test_a_process_this_run_forked_counts_whatever_its_command_line(host, target, workdir):
+    """As a runtime forked through the Python API has pytest's command line: one left
+    running, reparented (its shell is gone), naming neither the image nor workdir."""
+    if target.kind != "local":
+        pytest.skip("the process events are the local kernel's")
+    before = _snapshot(host, target, workdir)
+    started = subprocess.run(["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True, check=True)
+    pid = int(started.stdout)
+    pidfd = os.pidfd_open(pid)
+    try:
+        seen = _snapshot(host, target, workdir)["processes"] - before["processes"]
+    finally:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        select.select([pidfd], [], [])  # readable once it has exited
+        os.close(pidfd)
+    assert seen == {f"{pid} sleep 300"}
+
+
+def test_no_recorder_of_forks_where_the_kernel_reports_none(target):
+    """In a PID namespace of its own, the kernel takes the listen request and ignores it
+    (and another listener's events carry the initial namespace's pids): descendants.start()
+    is None there, not a recorder that sees no fork. The control is pytest's own namespace."""
+    if target.kind != "local" or os.geteuid() != 0:
+        pytest.skip("a PID namespace of the machine pytest runs on, made as root")
+    start = [sys.executable, "-c", "from tests.integration import descendants; print(descendants.start() is None)"]
+    alone = subprocess.run(["unshare", "--pid", "--fork", *start], cwd=REPO_ROOT, capture_output=True, text=True)
+    here = subprocess.run(start, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert (alone.stdout, here.stdout) == ("True\n", f"{_DESCENDANTS is None}\n"), alone.stderr + here.stderr
+
+
+def test_a_pid_counts_as_this_runs_until_its_process_exits_and_another_takes_it():
+    """The events a busy machine gives (pid_max wraps): this run forks A, A exits, and
+    another run's process gets A's pid; a thread this run starts in B is no new process."""
+
+    def event(what, *pids):
+        return bytes(descendants._HEADERS) + struct.pack("IIQ", what, 0, 0) + struct.pack(f"{len(pids)}I", *pids).ljust(24, b"\0")
+
+    recorder = object.__new__(descendants.Descendants)
+    recorder.socket, kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    recorder.socket.setblocking(False)
+    recorder.known, recorder.running, recorder.complete = {100}, {100}, True
+    fork, exit = descendants._PROC_EVENT_FORK, descendants._PROC_EVENT_EXIT
+    try:
+        for message in (event(fork, 100, 100, 200, 200), event(fork, 100, 100, 300, 300), event(fork, 1, 1, 301, 300)):
+            kernel.send(message)
+        assert (recorder.pids(), recorder.living()) == ({100, 200, 300}, {100, 200, 300})
+        kernel.send(event(exit, 200, 200))
+        assert (recorder.pids(), recorder.living()) == ({100, 200, 300}, {100, 300})
+        kernel.send(event(fork, 1, 1, 200, 200))
+        assert (recorder.pids(), recorder.living()) == ({100, 300}, {100, 300})
+    finally:
+        recorder.socket.close()
+        kernel.close()
 
 
 def test_mounts_in_another_runs_scratch_directory_are_not_ours(workdir):
