@@ -71,3 +71,23 @@ def test_a_relative_or_unclean_path_is_refused_before_anything_is_made(bad):
         prepared(fake, cgroup_path=bad)
     assert raised.value.code == USAGE
     assert fake.named("mkdir") == []
+
+
+def test_without_a_path_a_cgroup_of_our_name_that_exists_is_refused_naming_it():
+    """demo-runtime/<pid>-<n> taken (a runtime of a reused pid left it): no --cgroup-path
+    was given, so the message names the cgroup alone."""
+
+    class Taken(CgroupKernel):
+        def mkdir(self, path, mode=0o755, exist_ok=True):
+            if path.startswith("/sys/fs/cgroup/demo-runtime/"):
+                self.dirs[path] = set()
+            return super().mkdir(path, mode, exist_ok)
+
+    fake = Taken("0::/\n", V2, offered={"pids"})
+    plugin, c = cgroup.Cgroup(), ctx(fake)
+    with pytest.raises(ContainerError) as raised:
+        plugin.prepare(c)
+    taken = plugin.groups[0].path
+    assert (raised.value.code, str(raised.value)) == (NAME_IN_USE, f"the cgroup {taken} exists already (another cgroup's)")
+    plugin.teardown(c)
+    assert taken in fake.dirs

@@ -114,7 +114,8 @@ class Cgroup(Plugin):
             try:
                 group.make(linux)
             except FileExistsError:  # someone else's: teardown leaves it alone
-                raise ContainerError(NAME_IN_USE, f"--cgroup-path {location}: {group.path} exists already (another cgroup's)") from None
+                given = f"--cgroup-path {location}: " if location else "the cgroup "
+                raise ContainerError(NAME_IN_USE, f"{given}{group.path} exists already (another cgroup's)") from None
         for group in groups:
             group.write_limits(linux, {w: value for w, value in wanted.items() if CONTROLLER[w] in group.controllers})
         if unified:
