@@ -123,7 +123,9 @@ _DESCENDANTS = descendants.start()
 
 def _snapshot(host, target, workdir):
     """What a container run could leave behind on the host, as sets of strings."""
-    ours = (target.image, workdir)
+    # The image, and this run's scratch directories: workdir and the others (/var/tmp's:
+    # an imported image, podman's and containerd's stores), all named after the run.
+    ours = (target.image, workdir, f"/{OUR_TEST_DIRS}")
     ours_pids = _DESCENDANTS.pids() if _DESCENDANTS and target.kind == "local" else None
     # (the OCI command line's tests keep their containers' state in workdir/oci-state)
     states = (STATE_ROOT, f"{workdir}/oci-state")
@@ -140,7 +142,7 @@ def _snapshot(host, target, workdir):
     # ours could leave (its staging lives under /tmp; it mounts nothing on the host).
     mine = ("/tmp/", "/var/tmp/", "/run/demo-runtime", "/mnt/", *ours)
     return {
-        "attached loop devices": {b for b in sections.get("loop", ()) if b.startswith(ours)},
+        "attached loop devices": {b for b in sections.get("loop", ()) if any(o in b for o in ours)},
         "host mounts": {
             m for m in sections.get("mount", ()) if (m.startswith(mine) or m in ("/tmp", "/mnt")) and not _in_another_runs_directory(m)
         },

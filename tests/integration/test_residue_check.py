@@ -14,6 +14,7 @@ import pytest
 
 from . import descendants
 from .conftest import _DESCENDANTS, _snapshot
+from .containers import OUR_TEST_DIRS
 from .targets import REPO_ROOT
 
 pytestmark = pytest.mark.property("residue check")
@@ -40,6 +41,18 @@ def test_the_snapshot_sees_a_loop_device_a_mount_a_process_and_a_temporary_direc
     # mount their clients' root filesystems under /var/tmp meanwhile).
     names = (workdir, tmp.rpartition("/")[2])
     assert {kind: {e for e in after[kind] - before[kind] if any(n in e for n in names)} for kind in after} == {kind: set() for kind in after}
+
+
+def test_a_loop_device_on_an_image_in_another_scratch_directory_of_this_run_is_seen(host, target, workdir):
+    """As the imported image of test_image_import is, in /var/tmp, not in workdir."""
+    scratch = host.check_output(f"mktemp -d /var/tmp/{OUR_TEST_DIRS}XXXXXX")
+    before = _snapshot(host, target, workdir)
+    loop = host.check_output("truncate -s 1M %s/app.img && losetup -f --show %s/app.img", scratch, scratch)
+    try:
+        seen = _snapshot(host, target, workdir)["attached loop devices"] - before["attached loop devices"]
+    finally:
+        host.run("losetup -d %s; rm -rf %s", loop, scratch)
+    assert seen == {f"{scratch}/app.img"}
 
 
 @pytest.mark.skipif(_DESCENDANTS is None, reason="no process events (CONFIG_PROC_EVENTS off, or not root): any run's cgroups count")
