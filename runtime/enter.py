@@ -100,7 +100,11 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None
     ctx.env.update(extra_env)
     process_plugins = [cls() for cls in plugins.select(options) if cls.name in PROCESS_PLUGINS]
     joins = [(ns, flag) for ns, flag in NAMESPACES if _namespace(linux, pid, ns) != _namespace(linux, "self", ns)]
-    cgroups = [f"{h.mount}{h.own.rstrip('/')}" for h in _hierarchies(linux, pid)]
+    cgroups = [(h, f"{h.mount}{h.own.rstrip('/')}") for h in _hierarchies(linux, pid)]
+    # The joiner is born in the container's v2 cgroup (clone3 CLONE_INTO_CGROUP): moving a
+    # process there would wait for an RCU grace period (cgroup.procs takes the
+    # threadgroup rwsem's write side), ~9 ms an exec here.
+    unified = next((path for h, path in cgroups if h.version == 2), None)
     report_read, report_write = linux.pipe()
     # The joiner says the command's host pid here: the pid file is a host path, which
     # the joiner, in the container's mount namespace, cannot reach.
@@ -111,14 +115,17 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None
 
         console, relay = Console(linux), True
     previous = {}
+    cgroup = linux.open_directory(unified) if unified else None
     linux.block_signals(FORWARDED)
     try:
-        joiner = linux.fork()
+        joiner = linux.clone(0, cgroup=cgroup)
         if joiner == 0:
             _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console, launch, pid_write)
         previous = linux.set_signal_handlers({s: lambda signum, frame: linux.kill(joiner, signum) for s in FORWARDED})
     finally:
         linux.unblock_signals(FORWARDED)
+        if cgroup is not None:
+            linux.close(cgroup)
     linux.close(report_write)
     try:
         command_pid = None
@@ -172,8 +179,10 @@ def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, c
         linux.chdir(record["cwd"])  # where run was started: relative option paths mean the same
         for plugin in process_plugins:
             plugin.prepare(ctx)
-        for path in cgroups:
-            move_self(linux, path)
+        born = _own_cgroup(linux)
+        for hierarchy, path in cgroups:
+            if hierarchy.version == 1 or hierarchy.own != born:  # v1, or a kernel before 5.7 (no clone3)
+                move_self(linux, path)
         _join(linux, record["pid"], pidfd, joins)
         if any(ns == "user" for ns, _ in joins):
             linux.become_root()
@@ -253,6 +262,14 @@ def _environment(linux, pid):
         if key and has_value:
             env[key] = value
     return env
+
+
+def _own_cgroup(linux):
+    """This process's v2 cgroup, as /proc/self/cgroup's `0::` line names it."""
+    for line in (linux.read_file("/proc/self/cgroup", 65536) or "").splitlines():
+        if line.startswith("0::"):
+            return line[3:]
+    return None
 
 
 def _hierarchies(linux, pid):
