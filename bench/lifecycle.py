@@ -4,11 +4,14 @@ next to runc's and nsenter's, interleaved round-robin in one run.
     .venv/bin/python bench/lifecycle.py [IMAGE] [--rounds N] [--profile N]      (as root)
 
 Rows: a start to completion of /bin/true (demo-runtime's CLI, runtime.run of an image
-nothing else holds, runtime.run of an image held by runtime.Image, runc run from the
-image's tree as a bundle), and /bin/true exec'd into a running container (demo-runtime
-exec, Container.exec, runc exec into a runc container of the same tree, nsenter -t PID -a,
-which joins the namespaces and nothing else). Medians and p90 in ms, per second, and
-issue 10's targets as ratios (<= 1: met). Then throughput: --workers processes at once,
+nothing else holds, runtime.run of an image held by runtime.Image, the same with the
+runtime in a fork of the caller as before runtime.run ran in its caller, runc run and
+crun run from the image's tree as a bundle, bench.py's floor (unshare + chroot) and bwrap
+of the same tree), and /bin/true exec'd into a running container (demo-runtime exec,
+Container.exec, runc exec into a runc container of the same tree, nsenter -t PID -a,
+which joins the namespaces and nothing else). Medians and p90 in ms, per second, ratios
+to runc's and crun's start (runc exec's for an exec), and issue 10's targets as ratios
+(<= 1: met). Then throughput: --workers processes at once,
 each starting --batch containers one after another, for runtime.run (held, not held) and
 runc run, interleaved in --throughput-rounds rounds: starts per second of the whole.
 --profile N: where N in-process starts spend their time, from timestamps each process of
@@ -37,6 +40,7 @@ from runtime.linux import Linux
 HERE = Path(__file__).resolve().parent
 RUNC_START, INPROCESS_START = "start, runc (`runc run`)", "start, in-process (`runtime.run`)"
 HELD_START = "start, in-process, image held (`runtime.Image`)"
+HELD_FORKED = "start, in-process, image held, the runtime a fork of the caller (the path before)"
 FLOOR = "bench/floor.c: the same system calls from C"
 CLI_EXEC, INPROCESS_EXEC, RUNC_EXEC = "exec, CLI (`demo-runtime exec`)", "exec, in-process (`Container.exec`)", "exec, runc (`runc exec`)"
 
@@ -58,7 +62,10 @@ def main(argv=None):
     ws = bench.Workspace()
     try:
         ws.enter_private_mountns(cgroup2=True)
-        bundle = bench.make_bundle(ws, bench.image_to_dir(ws, Path(args.image), "dump"), runc)
+        rootdir = bench.image_to_dir(ws, Path(args.image), "dump")
+        bundle = bench.make_bundle(ws, rootdir, runc)
+        skipped = {}
+        peers = bench.discover(ws, argparse.Namespace(only="floor,bwrap,crun", demo_variant=[], crun_cgroup_manager=None), Path(args.image), rootdir, skipped)
         state = ws.tmp / "runc-state"
         ws.state_roots.append((runc, state))
         runc_cmd = [runc, "--root", str(state)]
@@ -77,7 +84,9 @@ def main(argv=None):
                 "start, CLI (`demo-runtime IMG true`)": lambda: _check([cli_path, args.image, "/bin/true"]),
                 INPROCESS_START: lambda: _ok(runtime.run(args.image, ["/bin/true"])),
                 HELD_START: lambda: _ok(runtime.run(held, ["/bin/true"])),
+                HELD_FORKED: lambda: _ok(api._forked(Linux(), ["run", "-T", held.path, "/bin/true"], b"")),
                 RUNC_START: lambda: _check([*runc_cmd, "run", "--bundle", str(bundle), next(ids)]),
+                **{f"start, {peer.name} (`{peer.what}`)": lambda peer=peer: _check(peer.argv()) for peer in peers},
                 CLI_EXEC: lambda: _check([cli_path, "exec", "-T", mine.name, "/bin/true"]),
                 INPROCESS_EXEC: lambda: _ok(mine.exec("/bin/true")),
                 RUNC_EXEC: lambda: _check([*runc_cmd, "exec", runc_init, "/bin/true"]),
@@ -87,6 +96,7 @@ def main(argv=None):
             load.append(bench._loadavg())
             batches = {  # name -> one worker's batch of n starts
                 HELD_START: lambda tag, n: [_ok(runtime.run(held, ["/bin/true"])) for _ in range(n)],
+                HELD_FORKED: lambda tag, n: [_ok(api._forked(Linux(), ["run", "-T", held.path, "/bin/true"], b"")) for _ in range(n)],
                 INPROCESS_START: lambda tag, n: [_ok(runtime.run(args.image, ["/bin/true"])) for _ in range(n)],
                 RUNC_START: lambda tag, n: [_check([*runc_cmd, "run", "--bundle", str(bundle), f"{ws.id_prefix}{tag}-{i}"]) for i in range(n)],
             }
@@ -103,6 +113,8 @@ def main(argv=None):
     finally:
         ws.cleanup()
     print(f"load average (1, 5, 15 min) at the start, after the rounds, after the throughput: {' | '.join(load)}\n")
+    for name, why in skipped.items():
+        print(f"(no {name} row: {why})")
     print(table(times))
     print(targets({name: bench.median(values) for name, values in times.items()}, rates))
     if rates:
@@ -192,10 +204,17 @@ def _ok(result):
 
 
 def table(times):
-    lines = ["| what | median ms | p90 ms | per second |", "|---|---:|---:|---:|"]
+    """Each row's median, p90, rate, and its ratio to runc's (a start's to runc run's, an
+    exec's to runc exec's) and to crun's start."""
+    medians = {name: bench.median(values) for name, values in times.items()}
+    crun = next((m for name, m in medians.items() if name.startswith("start, crun ")), None)
+    lines = ["| what | median ms | p90 ms | per second | x runc | x crun |", "|---|---:|---:|---:|---:|---:|"]
     for name, values in times.items():
-        middle = bench.median(values)
-        lines.append(f"| {name} | {middle:.1f} | {bench.p90(values):.1f} | {1000 / middle:.0f} |")
+        middle = medians[name]
+        starts = name.startswith("start")
+        runc = medians[RUNC_START if starts else RUNC_EXEC]
+        to_crun = f"{middle / crun:.2f}" if starts and crun else "-"
+        lines.append(f"| {name} | {middle:.1f} | {bench.p90(values):.1f} | {1000 / middle:.0f} | {middle / runc:.2f} | {to_crun} |")
     return "\n".join(lines)
 
 
@@ -224,7 +243,7 @@ def targets(medians, rates):
 # -- where an in-process start goes ----------------------------------------------------
 # (from, to, what): consecutive marks each start's processes write; the steps of one start.
 STEPS = (
-    ("call", "main", "fork of the calling interpreter, to the command line's main()"),
+    ("call", "main", "to the command line's main() (the caller's stdio lent to it)"),
     ("main", "janitor fork", "options, plugins chosen, every plugin's prepare()"),
     ("janitor fork", "janitor forked", "the janitor's fork"),
     ("janitor forked", "clone", "clone arguments"),
@@ -234,7 +253,7 @@ STEPS = (
     ("execve", "reaped", "exec of /bin/true, its run and exit, the runtime's wait"),
     ("reaped", "dismiss", "every plugin's teardown"),
     ("dismiss", "dismissed", "the janitor dismissed and reaped"),
-    ("dismissed", "returned", "main() returns, the child exits, the caller reads its pipes and reaps it"),
+    ("dismissed", "returned", "main() returns, the caller's stdio back, the output read"),
 )
 
 
@@ -291,7 +310,7 @@ def _instrument(fd):
 
     wrap(api, "invoke", "call", lambda result: mark("returned"))
     wrap(cli, "main", "main")
-    wrap(Linux, "fork", "janitor fork", lambda pid: pid and mark("janitor forked"))
+    wrap(container._Janitor, "__init__", "janitor fork", lambda _: mark("janitor forked"))
     wrap(Linux, "clone", "clone", lambda pid: pid and mark("cloned"))
     wrap(plugins.ORDER[0], "setup_child", "child setup")  # the child's first step once told to go
     for cls in plugins.ORDER:
