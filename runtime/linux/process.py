@@ -67,7 +67,9 @@ class Processes:
     def run_program(self, argv, input=b"", executable=None, env=None, timeout=None):
         """Run a program to its end with `input` on its stdin: (status as
         subprocess.run's returncode, stdout, stderr), as bytes. FileNotFoundError: no such
-        program; TimeoutError: killed after `timeout` seconds (an OCI hook's). Through
+        program; TimeoutError: killed after `timeout` seconds (an OCI hook's). `executable`
+        is a path or a descriptor of the program (O_PATH, opened where its path resolves:
+        it runs as /proc/self/fd/N, N kept open in it for a script's interpreter). Through
         posix_spawn and built-in modules, not subprocess: an OCI container's init runs
         its startContainer hooks past pivot_root, where no module can be imported."""
         import time  # built in (as select, for wait_ready), so importable anywhere
@@ -75,10 +77,13 @@ class Processes:
         stdin, feed = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        stdio = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in ((stdin, 0), (out_write, 1), (err_write, 2))]
+        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in ((stdin, 0), (out_write, 1), (err_write, 2))]
+        if isinstance(executable, int):
+            actions.append((os.POSIX_SPAWN_DUP2, executable, executable))  # onto itself: no close-on-exec
+            executable = f"/proc/self/fd/{executable}"
         spawn = os.posix_spawn if executable or "/" in argv[0] else os.posix_spawnp
         try:
-            pid = spawn(executable or argv[0], argv, os.environ if env is None else env, file_actions=stdio)
+            pid = spawn(executable or argv[0], argv, os.environ if env is None else env, file_actions=actions)
         except OSError:
             for fd in (feed, out_read, err_read):
                 os.close(fd)

@@ -7,15 +7,20 @@ from .. import errors
 from ..errors import ContainerError
 
 
-def run_hooks(linux, hooks, name, state):
-    """Run the hooks called `name` in order; the first failure is a ContainerError."""
+def describe(name, i, hook):
+    return f"{name} hook {i} ({hook['path']})"
+
+
+def run_hooks(linux, hooks, name, state, programs=None):
+    """Run the hooks called `name` in order; the first failure is a ContainerError.
+    `programs`: each hook's program as a descriptor, opened where its path resolves."""
     for i, hook in enumerate(hooks.get(name, ())):
-        what = f"{name} hook {i} ({hook['path']})"
+        what = describe(name, i, hook)
         try:
             status, _, stderr = linux.run_program(
                 hook.get("args") or [hook["path"]],
                 input=json.dumps(state).encode(),
-                executable=hook["path"],
+                executable=hook["path"] if programs is None else programs[i],
                 env=dict(item.partition("=")[::2] for item in hook.get("env", ())),
                 timeout=hook.get("timeout"),
             )

@@ -101,6 +101,22 @@ def test_a_failing_create_container_hook_fails_create_and_leaves_nothing(any_run
     assert any_runtime("state", container_id).rc != 0  # and the residue check: no process, cgroup or state
 
 
+def test_a_create_container_hooks_path_resolves_in_the_runtimes_namespace(any_runtime, host, bundle, ids):
+    # A script in the bundle (under /tmp, which demo-runtime-oci's staging tmpfs covers in
+    # the container's mount namespace before pivot_root): found as the runtime finds it.
+    path, container_id = bundle(), ids()
+    script, log = f"{path}/hook.sh", f"/var/tmp/{container_id}-hook.log"
+    host.check_output("printf '#!/bin/sh\\necho ran >> %s\\n' > %s && chmod +x %s", log, script, script)
+    path = bundle(("true",), lambda c: c.update(hooks={"createContainer": [{"path": script}]}))
+    try:
+        out, exit_code = any_runtime.create(path, container_id)
+        assert out.rc == 0, out.stderr
+        assert host.check_output("cat %s", log) == "ran"
+        assert any_runtime("start", container_id).rc == 0 and exit_code() == 0
+    finally:
+        host.run("rm -f %s", log)
+
+
 def test_a_failing_create_runtime_hook_fails_create_and_leaves_nothing(oci, host, bundle, ids):
     log = f"{bundle()}/hooks.log"
     path, container_id = bundle(("sleep", "1000"), lambda c: c.update(hooks={"createRuntime": [_hook(log, "createRuntime", 3)]})), ids()
