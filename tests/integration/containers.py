@@ -126,7 +126,8 @@ class Forked:
         if self.exit_status is None:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
-                self.exit_status = os.waitstatus_to_exitcode(status)
+                code = os.waitstatus_to_exitcode(status)
+                self.exit_status = 128 - code if code < 0 else code  # as a shell gives it
         return self.exit_status
 
 

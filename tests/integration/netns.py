@@ -66,6 +66,7 @@ class Netns:
         self.name = name
         self.runtime = NsRuntime(runtime, name)
         self.pids = []
+        self.forked = {}  # pid -> Forked: the runtimes start() forked from this process
 
     def run(self, script):
         """A host shell command inside the namespace."""
@@ -77,9 +78,15 @@ class Netns:
         return out.stdout
 
     def start(self, *command, options=BRIDGE, out):
-        """A container in the background; returns the runtime's pid (ip netns exec execs it)."""
-        line = self.runtime.line(*command, options=options)
-        pid = int(self.host.check_output(f"{line} >{out} 2>&1 </dev/null & echo $!"))
+        """A container in the background; returns the runtime's pid. In-process a fork of
+        this interpreter (Runtime.spawn), else `ip netns exec`, which execs the runtime."""
+        if self.runtime.in_process:
+            started = self.runtime.spawn(*command, options=options, out=out)
+            pid = started.pid
+            self.forked[pid] = started
+        else:
+            line = self.runtime.line(*command, options=options)
+            pid = int(self.host.check_output(f"{line} >{out} 2>&1 </dev/null & echo $!"))
         self.pids.append(pid)
         return pid
 
@@ -94,6 +101,8 @@ class Netns:
         return lambda: not self.running(pid) and f"runtime {pid} ended ({self.host.run(f'cat {out}').stdout if out else ''})"
 
     def running(self, pid):
+        if pid in self.forked:
+            return self.forked[pid].status() is None  # (reaps it)
         return self.host.run(f"ps -o stat= -p {pid} | grep -qv Z").rc == 0
 
     def wait_exit(self, pid):
