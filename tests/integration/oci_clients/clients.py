@@ -142,6 +142,10 @@ class Containerd:
     def log(self):
         return f"{self.base}/containerd.log"
 
+    def log_tail(self):
+        """The daemon's last log lines, its shims' warnings among them: for a failure's message."""
+        return self.host.run("tail -n 40 %s", self.log).stdout
+
     def stop(self):
         """End the daemon by its pid and wait for it: the shims of containers it ran are gone by
         then (each test removes its own)."""
