@@ -187,15 +187,16 @@ def _launch(ctx, plugins, janitor, console):
         args.update(plugin.clone_args(ctx))
     go_read, go_write = ctx.linux.pipe()  # parent -> child: setup_parent is done, go on
     report_read, report_write = ctx.linux.pipe()  # child -> parent: why it failed; EOF at exec
-    # Blocked across clone so no handler runs between clone and ctx.pid being known.
-    ctx.linux.block_signals(FORWARDED)
+    # Blocked across clone so no handler runs between clone and ctx.pid being known;
+    # then unblocked, but for those the caller had blocked (the API's runs in its caller).
+    blocked = ctx.linux.block_signals(FORWARDED)
     try:
         pid = ctx.linux.clone(flags, **args)
         if pid == 0:
             _child(ctx, plugins, go_read, report_write, console)
         ctx.pid = pid
     finally:
-        ctx.linux.unblock_signals(FORWARDED)
+        ctx.linux.unblock_signals(blocked)
     if janitor:
         janitor.watch(pid)
     ctx.linux.close(go_read)

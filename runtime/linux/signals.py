@@ -17,8 +17,9 @@ class Signals:
         return {signum: _signal.signal(signum, handler) for signum, handler in handlers.items()}
 
     def block_signals(self, signums):
-        """Hold these signals pending (pthread_sigmask(SIG_BLOCK)) until unblock_signals."""
-        _signal.pthread_sigmask(_signal.SIG_BLOCK, signums)
+        """Hold these signals pending (pthread_sigmask(SIG_BLOCK)) until unblock_signals;
+        returns those of them that were not blocked already, to unblock only those."""
+        return set(signums) - _signal.pthread_sigmask(_signal.SIG_BLOCK, signums)
 
     def unblock_signals(self, signums):
         _signal.pthread_sigmask(_signal.SIG_UNBLOCK, signums)

@@ -23,6 +23,7 @@ import json, os, signal, sys, threading
 import runtime
 
 image, threads, options = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])  # one the runtime blocks and unblocks
 hold = threading.Event()
 for _ in range(threads):
     threading.Thread(target=hold.wait, daemon=True).start()

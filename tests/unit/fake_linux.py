@@ -559,7 +559,9 @@ class FakeLinux:
 
     def block_signals(self, signums):
         self._record("block_signals", tuple(signums))
+        newly = set(signums) - self.blocked
         self.blocked.update(signums)
+        return newly
 
     def unblock_signals(self, signums):
         self._record("unblock_signals", tuple(signums))
