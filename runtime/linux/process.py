@@ -83,7 +83,9 @@ class Processes:
             executable = f"/proc/self/fd/{executable}"
         spawn = os.posix_spawn if executable or "/" in argv[0] else os.posix_spawnp
         try:
-            pid = spawn(executable or argv[0], argv, os.environ if env is None else env, file_actions=actions)
+            # As subprocess: no signal blocked, and what CPython ignores back to its default
+            # (the runtime blocks the signals it forwards while it clones, and so its init).
+            pid = spawn(executable or argv[0], argv, os.environ if env is None else env, file_actions=actions, setsigmask=(), setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ))
         except OSError:
             for fd in (feed, out_read, err_read):
                 os.close(fd)
