@@ -67,7 +67,8 @@ def kill(root, container_id, signum, every=False):
     if pidfd is None:
         if every:  # runc: --all of a stopped container is no error
             return
-        raise ContainerError(errors.WRONG_STATE, f"container {container_id!r} is not running")
+        # runc's words: containerd's shim reads them as "already finished", not a failure
+        raise ContainerError(errors.WRONG_STATE, f"cannot signal {container_id!r}: container not running")
     try:
         linux.pidfd_send_signal(pidfd, signum)
         if every:

@@ -10,6 +10,9 @@ is not stopped MUST have no effect on the container and MUST generate an error".
 """
 
 
+CONTAINERD_NOT_FOUND = ("container not running", "no such process", "os: process already finished", "does not exist")
+
+
 def _started(client, bundle, ids):
     path, container_id = bundle(("sleep", "1000")), ids()
     out, exit_code = client.create(path, container_id)
@@ -54,7 +57,10 @@ def test_kill_of_a_stopped_container_is_an_error(any_runtime, bundle, ids):
     assert out.rc == 0 and any_runtime("start", container_id).rc == 0
     assert exit_code() == 0
     killed = any_runtime("kill", container_id, "KILL")
-    assert killed.rc != 0 and killed.stderr.strip()
+    assert killed.rc != 0
+    # containerd's runc shim (checkKillError) takes a kill error for "process already
+    # finished" only in these words; any other is a failed kill to ctr and Kubernetes.
+    assert any(words in killed.stderr.lower() for words in CONTAINERD_NOT_FOUND), killed.stderr
     assert any_runtime("delete", container_id).rc == 0
 
 
