@@ -45,6 +45,7 @@ packages=(
     podman debootstrap                        # tests: podman save's docker-archive, a Debian image
     conmon containerd                         # tests: podman and containerd's ctr drive the OCI runtime
     crun runc bubblewrap time                 # bench/: the peers, GNU time for peak RSS
+    strace                                    # tests: how the command writes its error line
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -152,12 +152,20 @@ def help_text(plugin_classes):
     return "\n".join(lines)
 
 
+def stderr_a_line_a_write():
+    """stderr flushed a line at a time, so that print's text and its newline leave in one
+    write(2) even with PYTHONUNBUFFERED (write-through: two): another process writing
+    to the same stderr (two `rm -f` at once, a shell's echo) cannot land mid-line."""
+    sys.stderr.reconfigure(write_through=False, line_buffering=True)
+
+
 def entry_point():
     """The console script: exit without the interpreter's teardown (a quarter of a start)."""
     # A start allocates thousands of objects and frees few: the cyclic collector's passes
     # at the default threshold (700) find nothing and cost 1.5 ms a start. Rarely, not
     # never: a runtime that relays a terminal for hours still collects.
     gc.set_threshold(100_000)
+    stderr_a_line_a_write()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

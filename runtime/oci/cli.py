@@ -11,7 +11,7 @@ import sys
 import time
 
 from .. import __version__, errors
-from ..cli import UsageError, parse
+from ..cli import UsageError, parse, stderr_a_line_a_write
 from ..commands import signal_number
 from ..errors import ContainerError
 from ..plugin import Option
@@ -253,6 +253,7 @@ def _error(options, message):
 
 
 def entry_point():
+    stderr_a_line_a_write()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

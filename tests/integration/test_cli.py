@@ -41,3 +41,16 @@ def test_list_plugins_in_order(runtime, host):
     # The root is entered only once everything in it is resolved, mounted and masked.
     assert names.index("clean-mounts") > max(names.index(n) for n in ("uts", "net", "masked-paths", "cgroup"))
     assert {"pid", "ipc", "uts", "net"} <= set(names)
+
+
+@pytest.mark.parametrize("command", ["{runtime} rm no-such-container", "{runtime}-oci state no-such-container"], ids=["demo-runtime", "demo-runtime-oci"])
+def test_an_error_line_leaves_in_one_write(runtime, host, workdir, command):
+    # Two commands at once on one stderr (two `rm -f`, a shell's echo) must not interleave
+    # inside a line. PYTHONUNBUFFERED makes stderr write-through: print's text and its
+    # newline were two write(2)s.
+    trace = f"{workdir}/writes"
+    command = command.format(runtime=runtime.target.runtime)
+    out = host.run(f"PYTHONUNBUFFERED=1 strace -f -qq -e trace=write -e signal=none -s 500 -o {trace} {command}")
+    assert out.rc != 0 and "no-such-container" in out.stderr, out.stderr
+    writes = [line for line in host.file(trace).content_string.splitlines() if 'write(2, "' in line]
+    assert writes and all(line.split('"')[1].endswith("\\n") for line in writes), writes
