@@ -1,5 +1,7 @@
 import pytest
 
+from .netns import until
+
 pytestmark = pytest.mark.property("image")
 
 
@@ -23,13 +25,16 @@ def test_rw_writes_through(runtime, variant_image):
 
 def test_rw_is_exclusive(runtime, host, variant_image, workdir):
     image = variant_image("exclusive.img")
-    writer = runtime.line("sh", "-c", "echo up; sleep 2", options=("--rw",), image=image)
+    # The writer holds the image until the others have tried (a line on its stdin), not
+    # for a time: a start under TCG can take longer than any sleep.
+    writer = runtime.line("sh", "-c", "echo up; read done", options=("--rw",), image=image)
     second = runtime.line("true", options=("--rw",), image=image)
     reader = runtime.line("true", image=image)
-    log = f"{workdir}/writer.log"
+    log, release = f"{workdir}/writer.log", f"{workdir}/release"
     out = host.check_output(
-        f"{writer} >{log} & w=$!; until grep -q up {log}; do sleep 0.05; done; "
-        f"{second} 2>&1; echo second=$?; {reader} 2>&1; echo reader=$?; wait $w; echo writer=$?"
+        f"mkfifo {release}; {writer} <{release} >{log} & w=$!; exec 3>{release}; "
+        f"{until(f'grep -q up {log} || ! kill -0 $w 2>/dev/null')}; "
+        f"{second} 2>&1; echo second=$?; {reader} 2>&1; echo reader=$?; echo >&3; exec 3>&-; wait $w; echo writer=$?"
     )
     assert "second=75" in out and "reader=75" in out and "writer=0" in out
     assert "needs it exclusively" in out
