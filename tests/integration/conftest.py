@@ -79,6 +79,10 @@ def container(runtime, request):
     a start each). Module scope: set up before a test's residue snapshot, and gone before
     other modules count loop devices."""
     name = runtime.start(f"{NAME_PREFIX}-{request.module.__name__.rpartition('.')[2]}", *IDLE)
+    # Its idle loop forks its sleep after `run -d` returns: have the sleep there before the
+    # first test's residue snapshot, which would count it as that test's process.
+    init = runtime.state(name)["pid"]
+    wait_for(lambda: runtime.host.run(f"pgrep -P {init} -x sleep").rc == 0, f"{name}'s idle sleep", ended=lambda: runtime.state(name)["status"] != "running" and "it exited")
     yield runtime.entered(name)
     runtime.cli("rm", "-f", name)
 
