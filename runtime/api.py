@@ -195,7 +195,8 @@ class Image:
     Held until close() or the with block's end, or until this process ends however it
     ends (SIGKILL included): the descriptors close, then the mount and the loop device
     free themselves once no container uses them. While it is held, the image cannot be
-    run --rw (it is in use), as with any container of it running."""
+    run --rw (it is in use), as with any container of it running; nor until the kernel
+    has freed the loop device after close(), which it does asynchronously."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
