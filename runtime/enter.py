@@ -25,7 +25,7 @@ from .cli import CORE_OPTIONS, HELP, UsageError, _want_tty, parse, parse_env, re
 from .commands import running_init
 from .container import FORWARDED, _read_all, exec_failure, report_and_exit, setup_failure
 from .errors import ContainerError
-from .plugins.cgroup.hierarchy import move_self
+from .plugins.cgroup.hierarchy import move_self, unified_cgroup
 from .linux import (
     CLONE_NEWCGROUP,
     CLONE_NEWIPC,
@@ -179,7 +179,7 @@ def _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, c
         linux.chdir(record["cwd"])  # where run was started: relative option paths mean the same
         for plugin in process_plugins:
             plugin.prepare(ctx)
-        born = _own_cgroup(linux)
+        born = unified_cgroup(linux, "self")
         for hierarchy, path in cgroups:
             if hierarchy.version == 1 or hierarchy.own != born:  # v1, or a kernel before 5.7 (no clone3)
                 move_self(linux, path)
@@ -262,14 +262,6 @@ def _environment(linux, pid):
         if key and has_value:
             env[key] = value
     return env
-
-
-def _own_cgroup(linux):
-    """This process's v2 cgroup, as /proc/self/cgroup's `0::` line names it."""
-    for line in (linux.read_file("/proc/self/cgroup", 65536) or "").splitlines():
-        if line.startswith("0::"):
-            return line[3:]
-    return None
 
 
 def _hierarchies(linux, pid):

@@ -29,6 +29,7 @@ from .hooks import run_hooks
 from .record import FIFO, Record, check_id, rfc3339
 from .running import open_init, start
 
+
 def default_options():
     """Every plugin option at its default, as an empty `demo-runtime run` command line."""
     table = CORE_OPTIONS + tuple(o for cls in builtin_plugins.ORDER for o in cls.options)

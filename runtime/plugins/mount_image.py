@@ -57,6 +57,16 @@ def _corrupt_image(image, error):
     return None
 
 
+def _mount(image, mount):
+    """mount()'s result; its failure as _corrupt_image says, else the kernel's error as it is."""
+    try:
+        return mount()
+    except OSError as e:
+        if corrupt := _corrupt_image(image, e):
+            raise corrupt from None
+        raise
+
+
 class MountImage(Plugin):
     name = "mount-image"
     help = "the image through a self-freeing loop device; read-only under a tmpfs overlay unless --rw"
@@ -122,23 +132,13 @@ class MountImage(Plugin):
         ctx.rootfs = stage_root(ctx.linux, rw, source, lambda target: self._mount_ext4(ctx, target, flags, data))
 
     def _mount_ext4(self, ctx, target, flags, data):
-        try:
-            ctx.linux.mount(self.loop_device, target, "ext4", flags, data)
-        except OSError as e:
-            if corrupt := _corrupt_image(ctx.image, e):
-                raise corrupt from None
-            raise
+        _mount(ctx.image, lambda: ctx.linux.mount(self.loop_device, target, "ext4", flags, data))
 
     def hold(self, ctx):
         """After prepare(): the image's filesystem mounted read-only in no mount namespace,
         as a descriptor (runtime.Image). While it is open, the superblock, its caches and
         the loop device outlive the containers, and the next start mounts what is there."""
-        try:
-            return ctx.linux.detached_mount(self.loop_device, "ext4", ("noload",))
-        except OSError as e:
-            if corrupt := _corrupt_image(ctx.image, e):
-                raise corrupt from None
-            raise
+        return _mount(ctx.image, lambda: ctx.linux.detached_mount(self.loop_device, "ext4", ("noload",)))
 
     def teardown(self, ctx):
         # Closing the last reference frees the loop device (LO_FLAGS_AUTOCLEAR); the

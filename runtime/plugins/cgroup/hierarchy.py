@@ -34,6 +34,14 @@ class Hierarchy:
         return f"Hierarchy({self.controllers!r}, {self.own!r}, {self.mount!r}, v{self.version})"
 
 
+def unified_cgroup(linux, pid):
+    """The process's cgroup v2 path, as /proc/PID/cgroup's `0::` line names it (None: none)."""
+    for line in (linux.read_file(f"/proc/{pid}/cgroup", 65536) or "").splitlines():
+        if line.startswith("0::"):
+            return line[3:]
+    return None
+
+
 def hierarchies(proc_cgroup, mountinfo):
     """The hierarchies of /proc/self/cgroup that are mounted, from mountinfo's text."""
     # ("v1", option set) or ("v2",) -> mount point of the hierarchy's root. The last such

@@ -8,7 +8,7 @@ so the limits' controllers are enabled on the root and on demo-runtime first.
 """
 
 from ...linux import MS_RDONLY
-from .hierarchy import GROUP, Group
+from .hierarchy import GROUP, Group, unified_cgroup
 from .limits import CPU_PERIOD, cpu_weight
 
 _FILES = {
@@ -59,10 +59,7 @@ class V2Group(Group):
             super().join(linux, pid)
 
     def _born_in(self, linux, pid):
-        for line in (linux.read_file(f"/proc/{pid}/cgroup", 65536) or "").splitlines():
-            if line.startswith("0::"):
-                return line.endswith(self.location)
-        return False
+        return (unified_cgroup(linux, pid) or "").endswith(self.location)
 
     def kill_all(self, linux):
         try:
