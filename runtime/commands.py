@@ -11,7 +11,7 @@ import time
 
 import _signal as signal
 
-from . import errors
+from . import errors, jsontext
 from .cli import HELP, UsageError, parse, subcommand_help
 from .errors import ContainerError
 from .linux import Linux
@@ -233,9 +233,8 @@ def inspect(argv):
     parsed = _arguments(argv, "inspect NAME...", "Print what the runtime knows about containers, as JSON.", ())
     if parsed is None:
         return 0
-    import json
 
     _, container_names = parsed
     records = [State.find(name).read() for name in container_names]
-    print(json.dumps(records, indent=2))
+    print(jsontext.dumps(records, indent=2))
     return 0

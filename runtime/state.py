@@ -15,12 +15,11 @@ runtime.linux.Linux unless a test gives its double).
 """
 
 import errno
-import json
 import os
 from fcntl import LOCK_EX, LOCK_NB, LOCK_SH
 from stat import S_ISDIR
 
-from . import errors
+from . import errors, jsontext
 from .errors import ContainerError
 
 ROOT = "/run/demo-runtime/containers"
@@ -158,7 +157,7 @@ class State:
         """The record as written."""
         path = f"{self.path}/state.json"
         try:
-            record = json.loads(self.linux.read_bytes(path))
+            record = jsontext.loads(self.linux.read_bytes(path))
         except FileNotFoundError:
             raise ContainerError(errors.NO_SUCH_CONTAINER, f"no such container: {self.name}") from None
         except (OSError, ValueError) as e:
@@ -208,7 +207,7 @@ class State:
     def update(self, **fields):
         """Change fields of the record (call with the lock held)."""
         path = f"{self.path}/state.json"
-        record = json.loads(self.linux.read_bytes(path))
+        record = jsontext.loads(self.linux.read_bytes(path))
         record.update(fields)
         _write_json(self.linux, path, record)
 
@@ -245,7 +244,7 @@ def names(root=ROOT, linux=None):
 
 
 def _write_json(linux, path, record):
-    linux.replace_file(path, json.dumps(record).encode())
+    linux.replace_file(path, jsontext.dumps(record).encode())
 
 
 def write_pid_file(path, pid, linux=None):

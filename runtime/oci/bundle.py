@@ -9,11 +9,10 @@ plugins read (as `demo-runtime run`'s command line would have set it), the comma
 its environment, and what only the OCI layer handles (terminal, hooks, annotations).
 """
 
-import json
 import os
 from stat import S_IMODE, S_ISBLK, S_ISDIR
 
-from .. import errors
+from .. import errors, jsontext
 from ..errors import ContainerError
 from ..plugins.caps import NUMBER as CAPABILITY_NUMBER
 from ..plugins.cgroup import check_path as check_cgroup_path
@@ -627,7 +626,7 @@ def read_config(linux, bundle):
     """config.json of the bundle, as a dict; OCI_BAD_BUNDLE if it is missing or malformed."""
     path = os.path.join(bundle, "config.json")
     try:
-        config = json.loads(linux.read_bytes(path))
+        config = jsontext.loads(linux.read_bytes(path))
     except OSError as e:
         raise invalid(f"cannot read {path}: {e.strerror}") from None
     except ValueError as e:

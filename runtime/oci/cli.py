@@ -5,12 +5,11 @@ on stderr and, with --log, a line in the log file in runc's form (--log-format j
 {"level":"error","msg":...,"time":...}, the line podman shows its user).
 """
 
-import json
 import os
 import sys
 import time
 
-from .. import __version__, errors
+from .. import __version__, errors, jsontext
 from ..cli import UsageError, parse, stderr_a_line_a_write
 from ..commands import signal_number
 from ..errors import ContainerError
@@ -107,7 +106,7 @@ def _delete(options, args):
 def _state(options, args):
     from .record import Record
 
-    print(json.dumps(Record.find(options.root, args[0]).spec_state(), indent=2))
+    print(jsontext.dumps(Record.find(options.root, args[0]).spec_state(), indent=2))
     return 0
 
 
@@ -118,7 +117,7 @@ def _list(options, args):
     if options.quiet:
         print("".join(f"{s['id']}\n" for s in states), end="")
     elif options.format == "json":
-        print(json.dumps(states))
+        print(jsontext.dumps(states))
     elif options.format == "table":
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"]) for s in states]
@@ -133,7 +132,7 @@ def _list(options, args):
 def _features(options, args):
     from .features import features
 
-    print(json.dumps(features(), indent=4))
+    print(jsontext.dumps(features(), indent=4))
     return 0
 
 
@@ -148,7 +147,7 @@ def _spec(options, args):
     except FileExistsError:
         raise ContainerError(errors.USAGE, f"{path} exists already") from None
     try:
-        linux.write_all(fd, json.dumps(default_config(), indent="\t").encode())
+        linux.write_all(fd, jsontext.dumps(default_config(), indent="\t").encode())
     finally:
         linux.close(fd)
     return 0
@@ -241,9 +240,9 @@ def _error(options, message):
         return
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if options.log_format == "json":
-        line = json.dumps({"level": "error", "msg": message, "time": now})
+        line = jsontext.dumps({"level": "error", "msg": message, "time": now})
     else:
-        line = f'time="{now}" level=error msg={json.dumps(message)}'
+        line = f'time="{now}" level=error msg={jsontext.dumps(message)}'
     from ..linux import Linux
 
     try:

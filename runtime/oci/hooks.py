@@ -1,9 +1,7 @@
 """The config's hooks (config.md#posix-platform-hooks): each hook's path run with its
 args and env, the container's state JSON on its stdin, killed after its timeout."""
 
-import json
-
-from .. import errors
+from .. import errors, jsontext
 from ..errors import ContainerError
 
 
@@ -19,7 +17,7 @@ def run_hooks(linux, hooks, name, state, programs=None):
         try:
             status, _, stderr = linux.run_program(
                 hook.get("args") or [hook["path"]],
-                input=json.dumps(state).encode(),
+                input=jsontext.dumps(state).encode(),
                 executable=hook["path"] if programs is None else programs[i],
                 env=dict(item.partition("=")[::2] for item in hook.get("env", ())),
                 timeout=hook.get("timeout"),

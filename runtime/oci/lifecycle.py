@@ -14,7 +14,7 @@ delete: kills what still runs, runs the saved teardowns, removes the directory, 
 
 import os
 
-from .. import errors
+from .. import errors, jsontext
 from .. import plugins as builtin_plugins
 from ..cli import CORE_OPTIONS, parse, require_root
 from ..container import DEFAULT_PATH, FORWARDED, _teardown
@@ -135,10 +135,8 @@ def create(root, bundle, container_id, pid_file=None, console_socket=None):
         raise
     linux.set_umask(plan.umask)  # the init's, inherited through clone
     if plan.seccomp is not None:
-        import json
-
         plan.options.seccomp = f"{state.path}/seccomp.json"
-        linux.replace_file(plan.options.seccomp, json.dumps(plan.seccomp).encode())
+        linux.replace_file(plan.options.seccomp, jsontext.dumps(plan.seccomp).encode())
         with state.lock():
             state.update(options=vars(plan.options))
     gate = None
@@ -291,10 +289,8 @@ def execute(root, container_id, process=None, args=(), detach=False, pid_file=No
 
 def _exec_process(linux, record, path, args, overrides):
     if path:
-        import json
-
         try:
-            spec = json.loads(linux.read_bytes(path))
+            spec = jsontext.loads(linux.read_bytes(path))
         except OSError as e:
             raise bundles.invalid(f"cannot read the process file {path}: {e.strerror}") from None
         except ValueError as e:

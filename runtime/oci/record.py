@@ -11,7 +11,6 @@ command lives, then `created` or `running` while the init lives (by its pid and 
 time), then `stopped`.
 """
 
-import pickle
 import time
 
 from .. import errors
@@ -104,10 +103,16 @@ class Record:
         }
 
     def save_teardown(self, plugins):
-        self.state.linux.replace_file(f"{self.state.path}/{TEARDOWN}", pickle.dumps(plugins))
+        # pickle's C part, imported here: the pickle module imports re (a sixth of a
+        # start) and _pickle functools, which only create and delete need.
+        import _pickle
+
+        self.state.linux.replace_file(f"{self.state.path}/{TEARDOWN}", _pickle.dumps(plugins))
 
     def load_teardown(self):
+        import _pickle
+
         try:
-            return pickle.loads(self.state.linux.read_bytes(f"{self.state.path}/{TEARDOWN}"))
+            return _pickle.loads(self.state.linux.read_bytes(f"{self.state.path}/{TEARDOWN}"))
         except FileNotFoundError:
             return []

@@ -14,7 +14,6 @@ default action anyway.
 """
 
 import errno
-import json
 
 # The binding, chosen: pyseccomp, libseccomp's Python API over ctypes on the system's
 # libseccomp2. libseccomp's own bindings (Debian's python3-seccomp) are not on PyPI,
@@ -22,6 +21,8 @@ import json
 # the binding that runs depend on how Python was installed. The compiler is libseccomp
 # either way.
 import pyseccomp as _lib
+
+from ... import jsontext
 
 _ACTIONS = {
     "SCMP_ACT_ALLOW": lambda ret: _lib.ALLOW,
@@ -226,7 +227,7 @@ def _why(error):
 def compile_profile(linux, profile_bytes, caps):
     """The BPF program (bytes) for a Docker-format profile and the kept caps."""
     try:
-        profile = json.loads(profile_bytes)
+        profile = jsontext.loads(profile_bytes)
     except ValueError as e:
         raise ProfileError(f"not JSON: {e}") from None
     validate(profile)
