@@ -1,12 +1,13 @@
 """Fixtures for the container tests: the target machine, the runtime on it, and the
 check that every test leaves that machine as it found it."""
 
+import dataclasses
 import os
 import uuid
 
 import pytest
 
-from . import descendants, report, residue
+from . import descendants, residue
 from runtime.api import IDLE
 
 from .containers import NAME_PREFIX, OUR_TEST_DIRS, STATE_ROOT, TEST_DIRS, Runtime
@@ -39,7 +40,21 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def target(request, pytestconfig):
-    return getattr(request, "param", None) or select_targets(pytestconfig)[0]
+    """The target, with a copy of its image of this session's own, in a scratch directory
+    named after the run. Sessions at once (pytest -n's workers, other runs on the machine)
+    would otherwise share the image's loop device and --rw lock, and the residue check's
+    key to what is ours, the image's path: another session's container would count as
+    this test's leftover."""
+    chosen = getattr(request, "param", None) or select_targets(pytestconfig)[0]
+    host = chosen.host
+    if host.run("test -f %s", chosen.image).rc != 0:
+        yield chosen  # image_found says so to the tests that need it
+        return
+    scratch = host.check_output(f"mktemp -d /var/tmp/{OUR_TEST_DIRS}image-XXXXXX")
+    own = f"{scratch}/{chosen.image.rpartition('/')[2]}"
+    host.check_output("cp %s %s", chosen.image, own)
+    yield dataclasses.replace(chosen, image=own)
+    host.run("rm -rf %s", scratch)
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +64,10 @@ def host(target):
 
 
 def pytest_configure(config):
-    report.pytest_configure(config)
+    if _DESCENDANTS and config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput"):
+        # pytest -n's controller runs no test (each worker records its own): a recorder
+        # never read would hold the machine's fork events, up to its 64 MiB buffer
+        _DESCENDANTS.socket.close()
     config.addinivalue_line(
         "markers",
         "new_process(reason): the module tests the demo-runtime command itself (messages, "
@@ -125,11 +143,16 @@ def edit_image(host, image, *commands):
 _DESCENDANTS = descendants.start()
 
 
+def our_paths(target, workdir):
+    """What a path of this run's holds: the image (this session's copy: see target), and
+    this run's scratch directories, workdir and the others (/var/tmp's: an imported image,
+    podman's and containerd's stores), all named after the run."""
+    return (target.image, workdir, f"/{OUR_TEST_DIRS}")
+
+
 def _snapshot(host, target, workdir):
     """What a container run could leave behind on the host, as sets of strings."""
-    # The image, and this run's scratch directories: workdir and the others (/var/tmp's:
-    # an imported image, podman's and containerd's stores), all named after the run.
-    ours = (target.image, workdir, f"/{OUR_TEST_DIRS}")
+    ours = our_paths(target, workdir)
     ours_pids = _DESCENDANTS.pids() if _DESCENDANTS and target.kind == "local" else None
     # (the OCI command line's tests keep their containers' state in workdir/oci-state)
     states = (STATE_ROOT, f"{workdir}/oci-state")

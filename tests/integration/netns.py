@@ -190,7 +190,8 @@ def ip_netns_ready(host):
     before any test's residue snapshot, so it is not taken for the runtime's."""
     if host.run("command -v nft && command -v ip").rc != 0:
         pytest.fail("the bridge tests need ip (iproute2) and nft (nftables) on the target")
-    host.check_output("ip netns add dr-test-prime && ip netns del dr-test-prime")
+    prime = f"dr-test-prime-{uuid.uuid4().hex[:8]}"  # sessions at once (pytest -n) each prime
+    host.check_output(f"ip netns add {prime} && ip netns del {prime}")
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """Per-host table of isolation properties: which held, which did not.
 
-Register it from tests/integration/conftest.py; a conftest below the rootdir
-cannot use ``pytest_plugins`` when pytest is run without paths, so call::
+Register it from tests/conftest.py (a conftest below the rootdir cannot use
+``pytest_plugins``, and under pytest -n the controller, which writes the tables,
+loads no conftest below the paths given, or below tests/ when given none)::
 
-    from . import report
+    from .integration import report
     def pytest_configure(config):
         report.pytest_configure(config)
- Tag each test with the
-property it checks::
+
+Tag each test with the property it checks::
 
     @pytest.mark.property("pid")
     def test_container_is_pid_1(...): ...
@@ -63,9 +64,37 @@ def pytest_configure(config: pytest.Config) -> None:
         "parsing, messages, host-side tooling); --kernel-only skips it, and the report "
         "lists it as not kernel-dependent, run locally",
     )
+    if not config.pluginmanager.has_plugin("demo-runtime-isolation-properties"):
+        config.pluginmanager.register(PropertiesOnReports(config), "demo-runtime-isolation-properties")
     name = "demo-runtime-isolation-report"
     if not hasattr(config, "workerinput") and not config.pluginmanager.has_plugin(name):
         config.pluginmanager.register(IsolationReport(config), name)
+
+
+class PropertiesOnReports:
+    """Where the tests run (in pytest -n's workers too): each test's report carries its
+    properties, its target and id, or why it says nothing about a kernel, to the process
+    that writes the tables (xdist sends a report's attributes along)."""
+
+    def __init__(self, config: pytest.Config):
+        self.kernel_only = config.getoption("kernel_only", False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call):
+        report = yield
+        independent = item.get_closest_marker("kernel_independent")
+        if self.kernel_only and independent is not None:
+            report.isolation_run_locally = [_where(item)[1], independent.args[0]]
+            return report
+        names: list[str] = []
+        for mark in item.iter_markers("property"):
+            names.extend(str(a) for a in mark.args)
+            if "name" in mark.kwargs:
+                names.append(str(mark.kwargs["name"]))
+        if names:
+            report.isolation_properties = sorted(set(names))
+            report.isolation_where = list(_where(item))
+        return report
 
 
 class IsolationReport:
@@ -78,28 +107,16 @@ class IsolationReport:
         self.run_locally: dict[str, str] = {}  # test id -> why it says nothing about a kernel
         self.started = time.time()
 
-    # -- collection -----------------------------------------------------------
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        kernel_only = self.config.getoption("kernel_only", False)
-        for item in items:
-            independent = item.get_closest_marker("kernel_independent")
-            if kernel_only and independent is not None:
-                self.run_locally[_where(item)[1]] = independent.args[0]
-                continue
-            names: list[str] = []
-            for mark in item.iter_markers("property"):
-                names.extend(str(a) for a in mark.args)
-                if "name" in mark.kwargs:
-                    names.append(str(mark.kwargs["name"]))
-            if names:
-                self.props[item.nodeid] = sorted(set(names))
-                self.where[item.nodeid] = _where(item)
-
     # -- results --------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.nodeid not in self.props:
+        if hasattr(report, "isolation_run_locally"):
+            test, reason = report.isolation_run_locally
+            self.run_locally[test] = reason
             return
+        if not hasattr(report, "isolation_properties"):
+            return
+        self.props[report.nodeid] = report.isolation_properties
+        self.where[report.nodeid] = tuple(report.isolation_where)
         if report.when == "call":
             if report.passed:
                 outcome = "PASS"
@@ -133,23 +150,17 @@ class IsolationReport:
         return tests
 
     # -- output ---------------------------------------------------------------
-    def _targets(self) -> list:
-        try:
-            from .targets import get_targets
-        except ImportError:  # loaded under another package name
-            try:
-                from targets import get_targets  # type: ignore
-            except ImportError:
-                return []
-        return get_targets(self.config)
-
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
-        targets = self._targets()
+        if not self.props:
+            return
+        from .targets import select_targets
+
+        targets = select_targets(config)  # (chosen again in pytest -n's controller: its workers ran the tests)
         parametrized = len(targets) > 1
         written = False
-        for target in targets or [None]:
-            tests = self._tests(target.name if target is not None and parametrized else None)
+        for target in targets:
+            tests = self._tests(target.name if parametrized else None)
             if tests:
                 self._write(terminalreporter, _target_info(target, self.config.getoption("report_as", None)), tests)
                 written = True
@@ -206,11 +217,7 @@ def _where(item: pytest.Item) -> tuple[Optional[str], str]:
 
 
 def _target_info(target, name: Optional[str] = None) -> dict:
-    info = {"name": name or "local", "reason": "", "kernel": "", "os": ""}
-    if target is None:
-        return info
-    info["name"] = name or target.name
-    info["reason"] = target.reason
+    info = {"name": name or target.name, "reason": target.reason, "kernel": "", "os": ""}
     try:
         info["kernel"] = target.host.check_output("uname -r")
         info["os"] = target.host.check_output(". /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\" || uname -s")

@@ -57,13 +57,15 @@ def _cgroups(root="/sys/fs/cgroup", depth=6):
 
 
 def snapshot(state_roots, ours, forked=()):
-    """Section -> entries: attached loop devices' backing files, mount points, entries of
+    """Section -> entries: attached loop devices and their backing files, mount points, entries of
     the temporary directories and of /run, the state directories' entries, the processes that name one
     of ours (paths) in their command line or that this run forked (pids), all pids, cgroups."""
     processes, pids = _processes(ours, forked)
     return {
+        # each device with its backing file: a second device of one image (a module's
+        # container holds the first) is a new entry
         "loop": [
-            line
+            f"{dev} {line}"
             for dev in _entries("/sys/block")
             if dev.startswith("loop")
             for line in _lines(f"/sys/block/{dev}/loop/backing_file")

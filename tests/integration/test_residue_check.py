@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from . import descendants
-from .conftest import _DESCENDANTS, _snapshot
-from .containers import OUR_TEST_DIRS
+from . import descendants, residue
+from .conftest import _DESCENDANTS, _snapshot, our_paths
+from .containers import OUR_TEST_DIRS, TEST_DIRS
 from .targets import REPO_ROOT
 
 pytestmark = pytest.mark.property("residue check")
@@ -29,7 +29,7 @@ def test_the_snapshot_sees_a_loop_device_a_mount_a_process_and_a_temporary_direc
     try:
         seen = _snapshot(host, target, workdir)
         left = {kind: seen[kind] - before[kind] for kind in seen}
-        assert left["attached loop devices"] == {f"{workdir}/disk"}
+        assert left["attached loop devices"] == {f"{loop.rpartition('/')[2]} {workdir}/disk"}
         assert left["host mounts"] == {f"{workdir}/mnt"}
         assert any(f"{workdir}/sleeper 300" in p for p in left["processes"])
         assert left["temporary directories"] == {tmp.rpartition("/")[2]}
@@ -52,7 +52,41 @@ def test_a_loop_device_on_an_image_in_another_scratch_directory_of_this_run_is_s
         seen = _snapshot(host, target, workdir)["attached loop devices"] - before["attached loop devices"]
     finally:
         host.run("losetup -d %s; rm -rf %s", loop, scratch)
-    assert seen == {f"{scratch}/app.img"}
+    assert seen == {f"{loop.rpartition('/')[2]} {scratch}/app.img"}
+
+
+def test_a_second_loop_device_of_an_image_is_seen(host, target, workdir):
+    """As one a test leaves in a module whose container holds the image's first device."""
+    first = host.check_output("losetup -f --show -r %s", target.image)
+    second = None
+    try:
+        before = _snapshot(host, target, workdir)
+        second = host.check_output("losetup -f --show -r %s", target.image)
+        seen = _snapshot(host, target, workdir)["attached loop devices"] - before["attached loop devices"]
+    finally:
+        host.run("losetup -d %s %s", first, second or "")
+    assert seen == {f"{second.rpartition('/')[2]} {target.image}"}
+
+
+def test_a_loop_device_and_a_process_on_this_sessions_image_are_seen_on_another_sessions_not(host, target, workdir):
+    """Each session runs containers of a copy of the image of its own (conftest's target),
+    as pytest -n's workers do at once: what names this one's is this run's, what names
+    the other worker's copy (in its scratch directory, named after its run) is not."""
+    theirs = host.check_output(f"mktemp -d /var/tmp/{TEST_DIRS[0]}tother.image-XXXXXX")
+    images = {"ours": target.image, "theirs": f"{theirs}/{target.image.rpartition('/')[2]}"}
+    host.check_output("cp %s %s", images["ours"], images["theirs"])
+    before = _snapshot(host, target, workdir)
+    loops = {who: host.check_output("losetup -f --show -r %s", image) for who, image in images.items()}
+    # (not forked by this run in the other worker: only its command line could make it ours)
+    readers = {who: host.check_output("tail -c 0 -f %s >/dev/null 2>&1 & echo $!", image) for who, image in images.items()}
+    try:
+        seen = _snapshot(host, target, workdir)["attached loop devices"] - before["attached loop devices"]
+        named = residue.remote(host, (), our_paths(target, workdir))["proc"]
+    finally:
+        host.run("kill %s %s; losetup -d %s %s; rm -rf %s", *readers.values(), *loops.values(), theirs)
+    assert OUR_TEST_DIRS in target.image
+    assert seen == {f"{loops['ours'].rpartition('/')[2]} {images['ours']}"}
+    assert {p.split(" ", 1)[0] for p in named} & set(readers.values()) == {readers["ours"]}
 
 
 @pytest.mark.skipif(_DESCENDANTS is None, reason="no process events (CONFIG_PROC_EVENTS off, or not root): any run's cgroups count")
