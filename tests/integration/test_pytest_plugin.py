@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from ..checkout_builds import one_build_at_a_time
 from .targets import REPO_ROOT
 
 pytestmark = [
@@ -46,7 +47,8 @@ def venv(target, tmp_path_factory):
     path = tmp_path_factory.mktemp("user") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
     pip = [str(path / "bin/pip"), "install", "-q", "--disable-pip-version-check", str(REPO_ROOT), "pytest", "pytest-testinfra"]
-    done = subprocess.run(pip, capture_output=True, text=True)
+    with one_build_at_a_time():
+        done = subprocess.run(pip, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return path
 

@@ -11,6 +11,8 @@ import pytest
 from runtime import cli, errors, plugins
 from runtime.plugin import Option, Plugin
 
+from ..checkout_builds import one_build_at_a_time
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -84,7 +86,8 @@ def test_a_plugin_package_installed_in_a_venv_adds_its_options(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin/pip"), "install", "-q", "--no-deps"]
     pip += ["--disable-pip-version-check", REPO, str(package)]
-    done = subprocess.run(pip, capture_output=True, text=True)
+    with one_build_at_a_time():
+        done = subprocess.run(pip, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     runtime = str(venv / "bin/demo-runtime")
 
