@@ -139,5 +139,5 @@ cat <<EOF
 
 Ready. Try:
   demo-runtime $image /bin/sh     # a shell in a container (as root)
-  .venv/bin/pytest                             # the tests (as root)
+  .venv/bin/pytest -n 2 --dist loadfile        # the tests (as root), two at a time
 EOF
