@@ -8,6 +8,10 @@ the operation were never attempted".
 
 import pytest
 
+pytestmark = pytest.mark.kernel_independent(
+    "config.json refused by the bundle's own checks (fields, versions, paths) before any container is made"
+)
+
 BAD_BUNDLE, UNSUPPORTED = 90, 91
 
 

@@ -9,6 +9,8 @@ a runtime-determined location") are refused by demo-runtime-oci (test_bad_bundle
 delete removes the directories above the cgroup that create made, if empty; runc leaves them.
 """
 
+import pytest
+
 
 def init_cgroups(host, pid):
     """{controllers: path} of the init's /proc/PID/cgroup ("" is v2's line)."""
@@ -40,6 +42,7 @@ def test_the_init_is_in_the_cgroup_at_the_path_until_delete(any_runtime, host, b
     assert parents == []
 
 
+@pytest.mark.kernel_independent("a relative cgroupsPath: refused by the bundle checks, no cgroup made")
 def test_a_relative_path_is_refused_naming_the_field(oci, host, bundle, ids):
     container_id = ids()
     directory = bundle(("true",), lambda config: config["linux"].update(cgroupsPath=f"{container_id}/c1"))

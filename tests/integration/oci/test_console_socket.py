@@ -8,6 +8,8 @@ runtime.md, Errors: a console socket that does not exist is an error that leaves
 
 import json
 
+import pytest
+
 # Listens on argv[1]; once listening, the foreground part ends. Takes one fd, checks it
 # is a terminal, reads it until the slave side is gone and writes all it read to the
 # FIFO argv[2].
@@ -59,6 +61,7 @@ def test_a_console_socket_that_does_not_exist_is_refused(oci, bundle, ids):
     assert oci("state", container_id).rc == 71
 
 
+@pytest.mark.kernel_independent("process.terminal without --console-socket: refused by the bundle checks, no container")
 def test_a_terminal_without_a_console_socket_is_refused(oci, bundle, ids):
     path, container_id = bundle(change=lambda c: c["process"].update(terminal=True)), ids()
     out, _ = oci.create(path, container_id)

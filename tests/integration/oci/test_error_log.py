@@ -3,6 +3,10 @@ reads back and shows its user; stderr still has the one line."""
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.kernel_independent("the --log line of an error on an unknown ID: no container")
+
 
 def test_an_error_is_a_json_line_in_the_log(oci, host, workdir, ids):
     log = f"{workdir}/oci-log.json"

@@ -7,6 +7,8 @@ container ID" (of a container). As runc, `delete --force` of none is done: nothi
 
 import pytest
 
+pytestmark = pytest.mark.kernel_independent("an ID with no record under --root: refused by the state lookup, no container")
+
 
 @pytest.mark.parametrize("argv", [("state",), ("start",), ("kill",), ("delete",)])
 def test_an_unknown_id_is_an_error(oci, ids, argv):

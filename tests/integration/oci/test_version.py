@@ -2,6 +2,10 @@
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.kernel_independent("--version and features print fixed text: no container")
+
 
 def test_version_names_the_spec(oci):
     out = oci("--version")
