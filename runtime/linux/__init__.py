@@ -45,7 +45,6 @@ Deliberately outside, and why:
 """
 
 import _socket  # the C module (`socket` would add enum and selectors to every start)
-import ctypes
 import errno
 import fcntl
 import os
@@ -140,16 +139,28 @@ class Linux(Processes, Files, Signals, Terminals, Network):
     """Real system calls. Errors are raised as OSError with the path involved."""
 
     def __init__(self):
-        # CDLL releases the GIL around calls; clone() must not (see clone()), so it
-        # goes through a PyDLL handle onto the same libc.
-        self._libc = ctypes.CDLL(None, use_errno=True)
-        self._libc_gil = ctypes.PyDLL(None, use_errno=True)
         machine = os.uname().machine
         self._sys_clone = _SYS_CLONE.get(machine)
         self._sys_pivot_root = _SYS_PIVOT_ROOT.get(machine)
         self._no_openat2 = False
 
+    def __getattr__(self, name):
+        """The libc handles, made on first use: ctypes (a sixth of the instructions of
+        `ps`, `state` or `kill`) is imported by the calls Python lacks, here and in each
+        function that names it, not by the commands that only read state or signal."""
+        if name not in ("_libc", "_libc_gil"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        import ctypes
+
+        # CDLL releases the GIL around calls; clone() must not (see clone()), so it
+        # goes through a PyDLL handle onto the same libc.
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._libc_gil = ctypes.PyDLL(None, use_errno=True)
+        return getattr(self, name)
+
     def _check(self, result, *paths):
+        import ctypes
+
         if result == -1:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err), *paths[:1])
@@ -170,6 +181,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         single-threaded, so no lock can be held by a thread that does not exist in the
         child.
         """
+        import ctypes
+
         if self._sys_clone is None:
             raise OSError(errno.ENOSYS, f"clone: unsupported architecture {os.uname().machine}")
         api = ctypes.pythonapi
@@ -210,22 +223,30 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         select.select([pidfd], [], [])
 
     def unshare(self, flags):
+        import ctypes
+
         self._check(self._libc.unshare(ctypes.c_int(flags)))
 
     def setns(self, fd, nstype=0):
         self._check(self._libc.setns(fd, nstype))
 
     def set_parent_death_signal(self, signum):
+        import ctypes
+
         self._check(self._libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signum), 0, 0, 0))
 
     def make_undumpable(self):
         """prctl(PR_SET_DUMPABLE, 0) until execve: other processes of the container then
         cannot open /proc/PID/exe (the runtime's interpreter) or /proc/PID/fd/* of this
         one, which is still the runtime, without CAP_SYS_PTRACE (as runc's init does)."""
+        import ctypes
+
         self._check(self._libc.prctl(_PR_SET_DUMPABLE, ctypes.c_ulong(0), 0, 0, 0))
 
     def close_on_exec_from(self, lowest):
         """Mark every descriptor >= lowest close-on-exec (fds the runtime inherited too)."""
+        import ctypes
+
         if self._libc.syscall(_SYS_CLOSE_RANGE, lowest, ctypes.c_uint(0xFFFFFFFF), _CLOSE_RANGE_CLOEXEC) == 0:
             return
         for name in os.listdir("/proc/self/fd"):  # kernels before 5.11
@@ -241,6 +262,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
 
     # -- filesystems -------------------------------------------------------
     def mount(self, source, target, fstype=None, flags=0, data=None):
+        import ctypes
+
         self._check(
             self._libc.mount(
                 source and os.fsencode(source),
@@ -301,6 +324,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
             os.close(root_fd)
 
     def _openat2(self, root_fd, path, flags, symlinks):
+        import ctypes
+
         resolve = _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS | (0 if symlinks else _RESOLVE_NO_SYMLINKS)
         if not self._no_openat2:
             how = struct.pack("QQQ", flags, 0, resolve)
@@ -426,6 +451,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         """open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path` (not its
         submounts), as a descriptor. Made in one mount namespace, it can be attached in
         another (attach_tree_in_root), which a bind mount from a path cannot."""
+        import ctypes
+
         fd = self._libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, os.fsencode(path), _OPEN_TREE_CLONE | os.O_CLOEXEC)
         if fd < 0:
             err = ctypes.get_errno()
@@ -439,6 +466,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         flag options ("noload")."""
 
         def call(number, *args):
+            import ctypes
+
             fd = self._libc.syscall(number, *args)
             if fd < 0:
                 err = ctypes.get_errno()
@@ -463,6 +492,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         made on or under it here would also appear on the host, and pivot_root refuses a
         shared root (EINVAL). A slave takes the host's mounts in and gives none out, as
         the mount plugin makes the namespace's other mounts."""
+        import ctypes
+
         fd = self._target_in_root(root, path, make)
         try:
             empty = _MOVE_MOUNT_F_EMPTY_PATH | _MOVE_MOUNT_T_EMPTY_PATH
@@ -630,6 +661,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
     # (issue 4; the constants are below the class, in their own section)
     def drop_bounding_cap(self, cap):
         """Drop one capability from the bounding set; False if the kernel has no such cap."""
+        import ctypes
+
         if self._libc.prctl(_PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) == -1:
             err = ctypes.get_errno()
             if err == errno.EINVAL:
@@ -638,16 +671,22 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         return True
 
     def clear_ambient_caps(self):
+        import ctypes
+
         self._check(self._libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0))
 
     def raise_ambient_cap(self, cap):
         """prctl(PR_CAP_AMBIENT_RAISE): the capability must be permitted and inheritable."""
+        import ctypes
+
         if self._libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_RAISE), ctypes.c_ulong(cap), 0, 0) == -1:
             err = ctypes.get_errno()
             raise OSError(err, f"prctl(PR_CAP_AMBIENT_RAISE, {cap}): {os.strerror(err)}")
 
     def set_caps(self, effective, permitted, inheritable):
         """capset(2), version 3: each set is a 64-bit mask of capability numbers."""
+        import ctypes
+
         header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
         data = (ctypes.c_uint32 * 6)()
         for i, mask in enumerate((effective, permitted, inheritable)):
@@ -657,21 +696,27 @@ class Linux(Processes, Files, Signals, Terminals, Network):
 
     def get_caps(self):
         """(effective, permitted, inheritable) of this thread as 64-bit masks."""
+        import ctypes
+
         header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
         data = (ctypes.c_uint32 * 6)()
         self._check(self._libc.capget(header, data))
         return tuple(data[i] | data[3 + i] << 32 for i in range(3))
 
     def set_no_new_privs(self):
+        import ctypes
+
         self._check(self._libc.prctl(_PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), 0, 0, 0))
 
     def load_seccomp(self, program):
         """Install a classic-BPF seccomp filter: `program` is the raw struct sock_filter
         array, as libseccomp's seccomp_export_bpf() writes it."""
+        import ctypes
+
         if not program or len(program) % 8:
             raise OSError(errno.EINVAL, "seccomp: not a BPF program")
         buffer = ctypes.create_string_buffer(program, len(program))
-        fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+        fprog = _sock_fprog(ctypes)(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
         self._check(self._libc.prctl(_PR_SET_SECCOMP, ctypes.c_ulong(_SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0))
 
     def chroot(self, path):
@@ -682,6 +727,8 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         PR_SET_KEEPCAPS keeps the permitted set across the uid change, which clears the
         effective one, set again after. execve(2) as a non-root uid then keeps only the
         ambient capabilities (and what an image file's capabilities give)."""
+        import ctypes
+
         caps = self.get_caps()
         self._check(self._libc.prctl(_PR_SET_KEEPCAPS, ctypes.c_ulong(1), 0, 0, 0))
         try:
@@ -780,16 +827,24 @@ def _walk_in_root(libc, root_fd, path, flags, symlinks):
             os.close(fd)
 
 
-class _Statfs(ctypes.Structure):
-    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
-
-
 def _on_procfs(libc, fd):
-    buf = _Statfs()
+    import ctypes
+
+    buf = _statfs(ctypes)()
     if libc.fstatfs(fd, ctypes.byref(buf)) != 0:
         return True  # cannot tell: treat as magic
     return buf.f_type == _PROC_SUPER_MAGIC
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+def _statfs(ctypes):
+    class Statfs(ctypes.Structure):
+        _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
+
+    return Statfs
+
+
+def _sock_fprog(ctypes):
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    return SockFprog
