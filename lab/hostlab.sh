@@ -210,24 +210,6 @@ cmd_accel() {
 }
 
 # ---------------------------------------------------------------- start / stop
-# libvirtd -d returns once its socket listens; the first connection then waits
-# until its drivers are ready (no polling). without-kvm: where the qemu user may
-# not open /dev/kvm, libvirt 9.0 still finds KVM when it probes qemu's
-# capabilities, then finds the cache invalid at each lookup ("KVM was enabled when
-# probing, but it is not available now") and probes again, two qemu starts each:
-# ~100 s of `vagrant up` under TCG. A TCG lab's libvirtd sees /dev/kvm as an empty
-# root-only file (in its own mount namespace): capabilities without KVM, cached.
-start_libvirtd() {  # [without-kvm]
-    local hide=""
-    if [[ ${1:-} == without-kvm && -e /dev/kvm ]]; then
-        hide=$STATE/no-kvm
-        install -m 0600 /dev/null "$hide"
-    fi
-    in_ns sh -c '[ -z "$1" ] || mount --bind "$1" /dev/kvm; exec libvirtd -d -p "$2"' sh "$hide" "$STATE/libvirtd.pid"
-    timeout 120 ip netns exec "$NS" virsh -q -c qemu:///system version >/dev/null \
-        || die "libvirtd did not answer (pid $(pidof_file "$STATE/libvirtd.pid"))"
-}
-
 cmd_start() {
     need_root start
     if [[ -e /run/netns/$NS ]] && running "$(pidof_file "$STATE/libvirtd.pid")"; then
@@ -246,14 +228,11 @@ cmd_start() {
     mkdir -p "/etc/netns/$NS"
     echo 'nameserver 127.0.0.1' > "/etc/netns/$NS/resolv.conf"
     in_ns virtlogd -d -p "$STATE/virtlogd.pid"
-    local accel=${LAB_ACCEL:-auto}
-    [[ $accel == @(kvm|tcg|auto) ]] || die "LAB_ACCEL must be kvm, tcg or auto"
-    start_libvirtd "$([[ $accel == tcg ]] && echo without-kvm)"
-    if [[ $accel == auto ]]; then
-        accel=$(detect_accel)
-        if [[ $accel == tcg ]]; then stop_pid "$(pidof_file "$STATE/libvirtd.pid")" libvirtd; start_libvirtd without-kvm; fi
-    fi
-    echo "$accel" > "$STATE/accel"
+    # libvirtd -d returns once its socket listens; the first connection then
+    # waits until its drivers are ready (no polling).
+    in_ns libvirtd -d -p "$STATE/libvirtd.pid"
+    timeout 120 ip netns exec "$NS" virsh -q -c qemu:///system version >/dev/null \
+        || die "libvirtd did not answer (pid $(pidof_file "$STATE/libvirtd.pid"))"
     # libvirt's own autostarted 'default' network is not needed (vagrant makes its own)
     local n; for n in $(in_ns virsh -q -c qemu:///system net-list --name); do
         in_ns virsh -q -c qemu:///system net-destroy "$n" >/dev/null || true
@@ -263,6 +242,7 @@ cmd_start() {
         in_ns virsh -q -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
     fi
     in_ns virsh -q -c qemu:///system pool-start default >/dev/null 2>&1 || true
+    detect_accel > "$STATE/accel"
     if [[ -e $STATE.stale-box-volume ]]; then
         local m v
         for m in $(sort -u "$STATE.stale-box-volume"); do
