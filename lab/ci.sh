@@ -11,7 +11,7 @@
 # 3. a network namespace with virtlogd + libvirtd (lab/hostlab.sh start); KVM when
 #    a guest kernel really boots on it, else TCG
 # 4. vagrant up: both machines (debian12, debian13), provisioned with lab/site.yml, offline
-# 5. pytest tests/integration inside each VM, both at once (lab/vm-pytest.sh) ->
+# 5. pytest tests/integration -n 2 inside each VM, both at once (lab/vm-pytest.sh) ->
 #    results/junit-MACHINE.xml, results/isolation.md (one column per kernel)
 # 6. vagrant provision again: must report changed=0
 # 7. the role from a playbook of someone else's (written outside lab/, only a
@@ -115,7 +115,9 @@ integration_tests() {
     # Inside each VM, all VMs at once (lab/vm-pytest.sh). The tests marked
     # kernel_independent (the image builder's, the command line's, the OCI clients')
     # ran in CI's local stage and are listed in the report, not run again per kernel.
-    in_lab lab/vm-pytest.sh --durations=40
+    # Two workers, one per vCPU (QEMU's TCG runs each vCPU on a host thread), a
+    # module's tests and fixtures in one worker, as the local stage runs them.
+    in_lab lab/vm-pytest.sh -n 2 --dist loadfile --durations=40
 }
 
 recap_unchanged() {  # LOG: the PLAY RECAP must show changed=0 and failed=0 for every host
