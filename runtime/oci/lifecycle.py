@@ -57,7 +57,8 @@ class _Gate:
         # runc gives it. A failure ends the init (its message on the container's stderr).
         run_hooks(linux, self.hooks, "startContainer", dict(self.state, pid=linux.getpid(), status="created"))
         linux.write(fifo, b"0")
-        linux.close(fifo)
+        # Left open: close-on-exec, it closes at the exec (or the init's end), the EOF
+        # `start` waits for, so that once start returns the process is the program.
         return None
 
     def close(self):

@@ -3,8 +3,9 @@ the plugins (so their commands import none: podman and containerd's shim call ea
 container, a new interpreter every time).
 
 start: opens the fifo for reading, which lets the init through to its exec (after the
-  startContainer hooks it runs), waits for its byte (or the init's end, through a pidfd),
-  removes the fifo: `running`; then the poststart hooks.
+  startContainer hooks it runs), waits for its byte (or the init's end, through a pidfd)
+  and then for the fifo's end, which the init's exec closes (so the process is the
+  program when start returns), removes the fifo: `running`; then the poststart hooks.
 kill: a signal to the init through a pidfd (checked against its start time), with --all
   to every process of its PID namespace.
 """
@@ -46,6 +47,8 @@ def start(root, container_id):
             try:
                 ready = linux.wait_readable([fifo, pidfd])
                 passed = fifo in ready and linux.read(fifo, 1) == b"0"
+                if passed:  # then readable again at its end: the init's exec closed it
+                    linux.wait_readable([fifo])
             finally:
                 linux.close(fifo)
             linux.unlink(record.fifo)
