@@ -716,8 +716,9 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         if not program or len(program) % 8:
             raise OSError(errno.EINVAL, "seccomp: not a BPF program")
         buffer = ctypes.create_string_buffer(program, len(program))
-        fprog = _sock_fprog(ctypes)(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-        self._check(self._libc.prctl(_PR_SET_SECCOMP, ctypes.c_ulong(_SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0))
+        # struct sock_fprog { unsigned short len; struct sock_filter *filter; }, native alignment
+        fprog = ctypes.create_string_buffer(struct.pack("HP", len(program) // 8, ctypes.addressof(buffer)))
+        self._check(self._libc.prctl(_PR_SET_SECCOMP, ctypes.c_ulong(_SECCOMP_MODE_FILTER), fprog, 0, 0))
 
     def chroot(self, path):
         os.chroot(path)
@@ -830,21 +831,7 @@ def _walk_in_root(libc, root_fd, path, flags, symlinks):
 def _on_procfs(libc, fd):
     import ctypes
 
-    buf = _statfs(ctypes)()
-    if libc.fstatfs(fd, ctypes.byref(buf)) != 0:
+    buf = ctypes.create_string_buffer(struct.calcsize("16l"))  # struct statfs, f_type first
+    if libc.fstatfs(fd, buf) != 0:
         return True  # cannot tell: treat as magic
-    return buf.f_type == _PROC_SUPER_MAGIC
-
-
-def _statfs(ctypes):
-    class Statfs(ctypes.Structure):
-        _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
-
-    return Statfs
-
-
-def _sock_fprog(ctypes):
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    return SockFprog
+    return struct.unpack_from("l", buf)[0] == _PROC_SUPER_MAGIC

@@ -1,6 +1,5 @@
 """Third-party plugins: found by entry point, their options parsed and shown in --help."""
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -11,10 +10,7 @@ import pytest
 from runtime import cli, errors, plugins
 from runtime.plugin import Option, Plugin
 
-from ..checkout_builds import one_build_at_a_time
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
+from ..checkout_builds import REPO, one_build_at_a_time
 
 class Greeting(Plugin):
     name = "greet"
@@ -85,7 +81,7 @@ def test_a_plugin_package_installed_in_a_venv_adds_its_options(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin/pip"), "install", "-q", "--no-deps"]
-    pip += ["--disable-pip-version-check", REPO, str(package)]
+    pip += ["--disable-pip-version-check", str(REPO), str(package)]
     with one_build_at_a_time():
         done = subprocess.run(pip, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
