@@ -342,37 +342,66 @@ class Linux(Processes, Files, Signals, Terminals, Network):
                 self._no_openat2 = True  # kernels before 5.6
         return _walk_in_root(self._libc, root_fd, path, flags, symlinks)
 
-    def make_in_root(self, root, path, directory=True, mode=0o755, real=False, _links=0):
+    def make_in_root(self, root, path, directory=True, mode=0o755, real=False):
         """open_in_root(), creating what is missing: parent directories, then `path` as a
         directory or an empty file; a dangling symlink on the way gets what it points to
         made, inside the root. real=True: `path` itself must not be a symlink (it is
-        where a kernel filesystem goes), else UnsafeImagePath."""
-        parts = [p for p in path.split("/") if p not in ("", ".")]
-        fd = self.open_in_root(root, "/")  # the resolved parent of the next component
-        made = ""
+        where a kernel filesystem goes), else UnsafeImagePath. The root is opened once
+        for the whole walk."""
+        root_fd = os.open(root or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            for i, name in enumerate(parts):
-                made += "/" + name
-                last = i == len(parts) - 1
+            return self._make_in_root(root_fd, path, directory, mode, real, 0)
+        finally:
+            os.close(root_fd)
+
+    def _make_in_root(self, root_fd, path, directory, mode, real, links):
+        parts = [p for p in path.split("/") if p not in ("", ".")]
+        flags = os.O_PATH | os.O_CLOEXEC
+
+        def resolve(count):  # the first `count` components, as the walk below opens them
+            return self._openat2(root_fd, "/" + "/".join(parts[:count]), flags, not (real and count == len(parts)))
+
+        # From the whole path up to the deepest part that is there (what exists costs
+        # one resolution, a missing file two): every part above a resolved one resolves
+        # to what the walk from the root would open. Any error but ENOENT: the walk from
+        # the root, which raises it where it happens.
+        known, fd, missing = len(parts), None, False  # missing: parts[known] is known to be absent
+        while known:
+            try:
+                fd = resolve(known)
+                break
+            except FileNotFoundError:
+                known, missing = known - 1, True
+            except OSError:
+                known, missing = 0, False
+                break
+        if fd is None:
+            fd = os.dup(root_fd)  # the root, resolved inside itself
+        try:
+            for i in range(known, len(parts)):
+                name, last = parts[i], i == len(parts) - 1
                 try:
-                    found = self.open_in_root(root, made, symlinks=not (last and real))
+                    if missing:
+                        missing = False
+                        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+                    found = resolve(i + 1)
                 except FileNotFoundError:
                     try:
                         if last and not directory:
-                            flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-                            os.close(os.open(name, flags, mode, dir_fd=fd))
+                            create = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+                            os.close(os.open(name, create, mode, dir_fd=fd))
                         else:
                             os.mkdir(name, mode, dir_fd=fd)
                     except FileExistsError:  # a dangling symlink: make its target instead
-                        if _links >= _MAX_SYMLINKS:
+                        if links >= _MAX_SYMLINKS:
                             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path) from None
                         target = os.readlink(name, dir_fd=fd)
                         if not target.startswith("/"):
-                            target = f"{made.rpartition('/')[0]}/{target}"
+                            target = "/" + "/".join(parts[:i] + [target])
                         rest = "/".join(parts[i + 1 :])
                         os.close(fd)
                         fd = None
-                        return self.make_in_root(root, f"{target}/{rest}" if rest else target, directory, mode, real, _links + 1)
+                        return self._make_in_root(root_fd, f"{target}/{rest}" if rest else target, directory, mode, real, links + 1)
                     found = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                 except OSError as e:
                     if last and real and e.errno in (errno.ELOOP, errno.ENOTDIR):

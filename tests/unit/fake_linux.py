@@ -152,7 +152,7 @@ class FakeLinux:
     def symlink_in_root(self, root, target, path):
         self._record("symlink_in_root", target, path)
 
-    def make_in_root(self, root, path, directory=True, mode=0o755, real=False, _links=0):
+    def make_in_root(self, root, path, directory=True, mode=0o755, real=False):
         self._record("make_in_root", path, directory)
         return os.open(os.devnull, os.O_RDONLY)
 

@@ -88,6 +88,33 @@ def test_make_in_root_creates_inside_and_refuses_symlinked_mount_points(hostile,
     assert (root / "nowhere" / "at" / "all" / "x").is_dir()
 
 
+@pytest.mark.parametrize("sys", resolvers(), ids=["openat2", "walk"])
+def test_make_in_root_from_the_deepest_part_there(hostile, sys):
+    """The walk starts where the path stops resolving; what is there is opened, not made,
+    and an error on the way (a loop, a file as a directory) is the walk's own."""
+    root, _ = hostile
+    fd = sys.make_in_root(str(root), "/inside/file", directory=False)
+    try:
+        assert same(fd, root / "real" / "file")
+    finally:
+        os.close(fd)
+    os.close(sys.make_in_root(str(root), "/inside/one/two/three"))
+    assert (root / "real" / "one" / "two" / "three").is_dir()
+    fd = sys.make_in_root(str(root), "/")
+    try:
+        assert same(fd, root)
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError) as raised:
+        sys.make_in_root(str(root), "/loop/x")
+    assert raised.value.errno == errno.ELOOP and not isinstance(raised.value, UnsafeImagePath)
+    with pytest.raises(NotADirectoryError):
+        sys.make_in_root(str(root), "/etc/marker/x")
+    with pytest.raises(UnsafeImagePath):
+        sys.make_in_root(str(root), "/inside/new-mount-point", real=True)  # a symlink on the way
+    assert not (root / "real" / "new-mount-point").exists()
+
+
 def test_read_in_root_reads_only_regular_files(hostile):
     root, _ = hostile
     sys = Linux()
