@@ -7,8 +7,8 @@
 
 Each call runs `demo-runtime run|exec|...` through runtime.cli.main: the same parsing,
 plugins, errors and exit statuses as the command, and the interpreter and the runtime's
-modules already loaded. A run to completion runs in the calling process (see invoke);
-the rest in a fork of it, with its stdio on pipes.
+modules already loaded. A run to completion and an exec run in the calling process (see
+invoke); the rest in a fork of it, with its stdio on pipes.
 Keyword options are the command line's long options: `hostname="x"` is `--hostname x`,
 `rw=True` is `--rw`, a list repeats the option, a dict gives KEY=VALUE items
 (`env={"A": "1"}` is `--env A=1`).
@@ -91,8 +91,8 @@ def _use_stdio():
 
 def invoke(argv, input=b""):
     """`demo-runtime ARGV`; its Result (stdout and stderr as text). A `run` to completion
-    from a single-threaded caller runs in the caller itself (the runtime's start is then
-    one fork fewer: the container's init is cloned from this process); anything else,
+    or an `exec` from a single-threaded caller runs in the caller itself (one fork fewer:
+    the container's init, or exec's joiner, is cloned from this process); anything else,
     and any call from a process with other threads (whose signal handlers and stdio
     are not ours to lend), runs in a forked child."""
     linux = Linux()

@@ -63,8 +63,9 @@ class UnknownOption(UsageError):
 
 class RunElsewhere(BaseException):
     """main(argv, in_caller=True) was asked to run what must not run in its caller (a
-    detached or named container, a plugin that changes the runtime's process): nothing
-    was done; run it in a process of its own. (Not an Exception: main reports those.)"""
+    command other than run and exec, a detached or named container, a plugin that changes
+    the runtime's process): nothing was done; run it in a process of its own. (Not an
+    Exception: main reports those.)"""
 
 
 def parse(argv, table):
@@ -173,8 +174,8 @@ def entry_point():
 
 
 def main(argv=None, in_caller=False):
-    """The command line; its exit status. in_caller: the Python API runs `run` in its own
-    process (see runtime.api), else RunElsewhere."""
+    """The command line; its exit status. in_caller: the Python API runs `run` and `exec`
+    in its own process (see runtime.api), else RunElsewhere."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
@@ -216,9 +217,10 @@ def _describe(error):
 
 def _main(argv, in_caller=False):
     if in_caller:
-        if argv[:1] != ["run"]:
+        if argv[:1] == ["run"]:
+            return run_command(argv[1:], in_caller)
+        if argv[:1] != ["exec"]:  # exec clones its joiner from the caller, and changes nothing else of it
             raise RunElsewhere
-        return run_command(argv[1:], in_caller)
     if argv and argv[0] in COMMANDS:
         module, function, _ = COMMANDS[argv[0]]
         return getattr(__import__(f"runtime.{module}", fromlist=[function]), function)(argv[1:])

@@ -116,17 +116,19 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None
         console, relay = Console(linux), True
     previous = {}
     cgroup = linux.open_directory(unified) if unified else None
-    linux.block_signals(FORWARDED)
+    # Unblocked after, but for those the caller had blocked (the API's exec runs in its caller).
+    blocked = linux.block_signals(FORWARDED)
     try:
         joiner = linux.clone(0, cgroup=cgroup)
         if joiner == 0:
             _joiner(ctx, record, pidfd, joins, cgroups, process_plugins, report_write, console, launch, pid_write)
         previous = linux.set_signal_handlers({s: lambda signum, frame: linux.kill(joiner, signum) for s in FORWARDED})
     finally:
-        linux.unblock_signals(FORWARDED)
+        linux.unblock_signals(blocked)
         if cgroup is not None:
             linux.close(cgroup)
     linux.close(report_write)
+    reaped = False
     try:
         command_pid = None
         if pid_write is not None:
@@ -137,6 +139,7 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None
         failure = _read_all(linux, report_read)
         if failure:
             linux.waitpid(joiner)
+            reaped = True
             code, _, message = failure.partition("\n")
             raise ContainerError(int(code), message)
         if command_pid:
@@ -147,10 +150,15 @@ def _execute(record, options, pidfd, command, extra_env, tty, linux, launch=None
                 raise
         if launch.detach:  # the joiner has left; the command is the subreaper's
             linux.waitpid(joiner)
+            reaped = True
             return 0
         status = console.relay(joiner) if relay else linux.waitpid(joiner)[1]
+        reaped = True
         return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     finally:
+        if not reaped:  # an error on the way: no joiner left (the API's caller keeps no zombie)
+            linux.kill(joiner, signal.SIGKILL)
+            linux.waitpid(joiner)
         linux.close(report_read)
         if pid_read is not None:
             linux.close(pid_read)

@@ -1,0 +1,101 @@
+"""Container.exec in its caller: from a single-threaded process the exec's joiner is
+cloned from that process (one fork fewer); from one with other threads, in a fork of it,
+as before. Either way the same Result, and the caller as it was.
+
+Each test runs a small caller of its own (a new interpreter), whose threads it controls."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .netns import wait_for
+from .test_api_in_caller import image  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.property("process")
+
+# CALLER IMAGE THREADS: a container (no PID namespace of its own, so the host's pids are
+# seen in it), then execs from this process, with THREADS extra threads waiting. Prints
+# one JSON line: the caller's pid, its state before and after the execs, each Result.
+CALLER = r"""
+import json, os, signal, sys, threading
+import runtime
+
+image, threads = sys.argv[1], int(sys.argv[2])
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])  # one exec blocks and unblocks
+hold = threading.Event()
+for _ in range(threads):
+    threading.Thread(target=hold.wait, daemon=True).start()
+
+
+def state():
+    return {
+        "handlers": [repr(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD)],
+        "mask": sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        "stdio": [(os.fstat(fd).st_dev, os.fstat(fd).st_ino) for fd in (0, 1, 2)],
+        "streams": [id(sys.stdin), id(sys.stdout), id(sys.stderr)],
+        "fds": sorted(os.listdir("/proc/self/fd")),
+        "cwd": os.getcwd(),
+        "children": open(f"/proc/self/task/{os.getpid()}/children").read(),
+    }
+
+
+with runtime.Container(image, disable="pid") as box:
+    before = state()
+    results = []
+    def run(*command, **kw):
+        r = box.exec(*command, **kw)
+        results.append([r.status, r.stdout, r.stderr])
+    # The exec'd shell's parent is the joiner; the joiner's parent: this caller, or a fork.
+    run("sh", "-c", "cut -d ' ' -f 4 /proc/$(cut -d ' ' -f 4 /proc/$$/stat)/stat")
+    run("sh", "-c", "cat; head -c 200000 /dev/zero | tr '\\0' x; echo err >&2; exit 3", input=b"in\n")
+    run("/no/such/command")
+    after = state()
+print(json.dumps({"pid": os.getpid(), "before": before, "after": after, "results": results}))
+"""
+
+
+def caller(image, threads):
+    out = subprocess.run([sys.executable, "-c", CALLER, image, str(threads)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_a_single_threaded_caller_clones_the_joiner_and_stays_as_it_was(image):  # noqa: F811
+    seen = caller(image, 0)
+    assert seen["results"][0][:2] == [0, f"{seen['pid']}\n"]
+    assert seen["after"] == seen["before"]
+
+
+def test_a_caller_with_threads_forks_the_runtime_for_exec(image):  # noqa: F811
+    seen = caller(image, 2)
+    assert seen["results"][0][0] == 0
+    assert int(seen["results"][0][1]) != seen["pid"]  # the control: a fork of the caller ran exec
+    assert seen["after"] == seen["before"]
+
+
+def test_either_way_the_same_exec_results(image):  # noqa: F811
+    here, forked = caller(image, 0)["results"][1:], caller(image, 1)["results"][1:]
+    assert here == forked
+    assert here[0] == [3, "in\n" + "x" * 200000, "err\n"]
+    assert here[1][0] == 127 and "command not found in the image: /no/such/command" in here[1][2]
+
+
+# A container named NAME, then an exec that waits: the test SIGKILLs the caller mid-exec.
+KILLED = "import runtime, sys\nruntime.Container(sys.argv[1], name=sys.argv[2]).start().exec('sleep', '1005')\n"
+
+
+def test_the_caller_sigkilled_mid_exec_takes_the_command_along(image, host, names):  # noqa: F811
+    # The container outlives its caller (its supervisor is its own); `names` removes it.
+    killed = subprocess.Popen([sys.executable, "-c", KILLED, image, names()])
+
+    def sleeps():  # zombies aside
+        return [p for p in host.check_output("ps -eo stat=,args=").splitlines() if "sleep 1005" in p and not p.startswith("Z")]
+
+    try:
+        wait_for(sleeps, "the exec'd sleep 1005", ended=lambda: killed.poll() is not None and f"the caller exited {killed.returncode}")
+    finally:
+        killed.kill()
+        killed.wait()
+    wait_for(lambda: not sleeps(), "the exec'd sleep 1005 to end with its caller")
