@@ -5,6 +5,7 @@ so that no test here can pass because the technique itself is broken. The helper
 runs inside is testcontainer/src/probe.c (built into the image by build.sh).
 """
 
+import shlex
 import time
 
 import pytest
@@ -23,16 +24,53 @@ class Verdict:
         return f"<{self.line!r} rc={self.rc} stderr={self.stderr.strip()!r}>"
 
 
+PROBE = "/usr/local/bin/probe"
+
+
+class Probe:
+    """probe(TECHNIQUE, *ARGS, options=()) -> Verdict (.word is OK, DENIED or ERROR), one
+    container each; probe.each(CASES, options=()) -> the Verdicts of several techniques
+    (each a tuple of probe's arguments) run one after another in one container: one start
+    for them all, made by the first test that asks (in its body, so its residue check
+    covers that container), the others reading what it found."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.found = {}
+
+    def __call__(self, *args, options=()):
+        return Verdict(self.runtime.run(PROBE, *args, options=tuple(options)))
+
+    def each(self, cases, options=()):
+        key = (tuple(cases), tuple(options))
+        if key not in self.found:
+            # After each probe (a process of its own: nothing of one reaches the next), a
+            # line with its exit status; what it printed before that is its output.
+            script = "".join(f"{shlex.join([PROBE, *case])}; printf '\\n{_END} %s\\n' $?; " for case in cases)
+            out = self.runtime.sh(script, options=options)
+            outputs = out.stdout.split(f"\n{_END} ")
+            assert out.rc == 0 and len(outputs) == len(cases) + 1, out
+            statuses = [int(part.split("\n", 1)[0]) for part in outputs[1:]]
+            texts = [outputs[0], *(part.split("\n", 1)[1] for part in outputs[1:-1])]
+            self.found[key] = [Verdict(Ran(rc, text, out.stderr)) for rc, text in zip(statuses, texts)]
+        return dict(zip(cases, self.found[key]))
+
+
+_END = "probe-exited"
+
+
+class Ran:
+    """A probe's exit status and output, as Verdict reads a run's."""
+
+    def __init__(self, rc, stdout, stderr):
+        self.rc, self.stdout, self.stderr = rc, stdout, stderr
+
+
 @pytest.fixture(scope="module")
 def probe(runtime):
-    """probe(TECHNIQUE, *ARGS, options=()) -> Verdict (.word is OK, DENIED or ERROR)."""
-    if runtime.run("test", "-x", "/usr/local/bin/probe").rc != 0:
+    if runtime.run("test", "-x", PROBE).rc != 0:
         pytest.fail("the image has no /usr/local/bin/probe: rebuild it with testcontainer/build.sh where gcc and libc6-dev exist")
-
-    def run(*args, options=()):
-        return Verdict(runtime.run("/usr/local/bin/probe", *args, options=tuple(options)))
-
-    return run
+    return Probe(runtime)
 
 
 def require_host_path(host, path, why=""):
