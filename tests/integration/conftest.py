@@ -113,9 +113,10 @@ def workdir(host):
     host.run("rm -rf %s", path)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def variant_image(host, runtime, workdir):
-    """Copy the test image under a new name, optionally without some files (debugfs: no mount, no root needed)."""
+    """Copy the test image under a new name, optionally without some files (debugfs: no
+    mount, no root needed). Module scope: a module's fixtures may make their images once."""
 
     def make(name, remove=()):
         path = f"{workdir}/{name}"

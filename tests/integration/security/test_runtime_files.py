@@ -26,7 +26,7 @@ pytestmark = [
 MAGIC = "resolves through a /proc magic link"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def copied_runtime(host, runtime, workdir):
     """The runtime under a copy of its interpreter: (command line prefix, copy's path)."""
     launcher = host.check_output("command -v %s", runtime.target.runtime.split()[0])
@@ -37,7 +37,7 @@ def copied_runtime(host, runtime, workdir):
     return f"env PYTHONPATH={packages} {copy} -m runtime", copy
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def exe_image(host, variant_image, workdir):
     image = variant_image("exe.img")
     script = f"{workdir}/evil"
@@ -46,7 +46,7 @@ def exe_image(host, variant_image, workdir):
     return image
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def netns_prefix(host):
     name = f"dr-test-exe-{host.check_output('cat /proc/sys/kernel/random/uuid')[:8]}"
     host.check_output("ip netns add %s", name)
