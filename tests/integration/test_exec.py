@@ -7,6 +7,7 @@ import pytest
 
 from runtime.plugins import caps
 
+from .containers import NAME_PREFIX
 from .netns import HANG, until
 
 pytestmark = pytest.mark.property("exec")
@@ -18,9 +19,13 @@ def exec_sh(runtime, name, script, *options):
     return runtime.cli("exec", *options, name, "/bin/sh", "-c", script)
 
 
-@pytest.fixture
-def running(runtime, names):
-    return runtime.start(names(), options=("--hostname", "joined"))
+@pytest.fixture(scope="module")
+def running(runtime):
+    """One container for the tests that exec into it and leave it as it was (a start
+    and an rm each cost ~1 s under TCG); a test that ends it starts its own."""
+    name = runtime.start(f"{NAME_PREFIX}-exec-running", options=("--hostname", "joined"))
+    yield name
+    runtime.cli("rm", "-f", name)
 
 
 def test_exec_sees_the_inits_pid_1_hostname_mounts_network_and_ipc(runtime, running, host_shm):
@@ -127,7 +132,8 @@ def test_exec_with_a_terminal(runtime, running):
             child.terminate(force=True)
 
 
-def test_the_container_ending_ends_its_exec(runtime, host, running):
+def test_the_container_ending_ends_its_exec(runtime, host, names):
+    running = runtime.start(names())
     exec_line = shlex.join(runtime.target.run_argv(["exec", running, "/bin/sleep", "300"]))
     seen = shlex.join(runtime.target.run_argv(["exec", running, "/bin/sh", "-c", "ps -o args | grep -qx '/bin/sleep 300'"]))
     stop = shlex.join(runtime.target.run_argv(["stop", "-t", "0", running]))
