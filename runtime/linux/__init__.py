@@ -110,6 +110,11 @@ class NoFreeLoopDevice(OSError):
     pass
 
 
+class HeldRoot(str):
+    """A container's root: its path (what chdir and messages use), with `fd`, a
+    descriptor of it (O_PATH, close-on-exec) that resolutions inside it start from."""
+
+
 class UnsafeImagePath(OSError):
     """The image has something other than a real directory where the runtime mounts
     the kernel's own filesystems (/proc, /sys, /dev)."""
@@ -312,16 +317,34 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         os.chdir(path)
 
     # -- paths inside the container's root -----------------------------------
+    def hold_root(self, path):
+        """The assembled root at `path`, as a HeldRoot: the *_in_root calls given it start
+        from its descriptor instead of opening the path each time. What is mounted on
+        `path` itself afterwards is not seen through it (nothing is: stage_root mounts the
+        root, then holds it)."""
+        held = HeldRoot(path)
+        held.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        return held
+
+    def _root_fd(self, root):
+        """(a descriptor of root, whether it was opened here and is to be closed)."""
+        held = getattr(root, "fd", None)
+        if held is not None:
+            return held, False
+        return os.open(root or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), True
+
     def open_in_root(self, root, path, flags=os.O_PATH, symlinks=True):
         """A descriptor for `path` resolved inside the directory `root` as if it were
         "/": ".." stops at it, absolute symlinks restart at it, magic links (/proc/*/exe,
         /proc/*/root...) are refused with ELOOP. symlinks=False refuses any symlink.
-        root None: the process's own root (no image was mounted)."""
-        root_fd = os.open(root or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        root None: the process's own root (no image was mounted); a HeldRoot: its
+        descriptor."""
+        root_fd, opened = self._root_fd(root)
         try:
             return self._openat2(root_fd, path, flags | os.O_CLOEXEC, symlinks)
         finally:
-            os.close(root_fd)
+            if opened:
+                os.close(root_fd)
 
     def _openat2(self, root_fd, path, flags, symlinks):
         import ctypes
@@ -347,12 +370,13 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         directory or an empty file; a dangling symlink on the way gets what it points to
         made, inside the root. real=True: `path` itself must not be a symlink (it is
         where a kernel filesystem goes), else UnsafeImagePath. The root is opened once
-        for the whole walk."""
-        root_fd = os.open(root or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        for the whole walk (not at all if held)."""
+        root_fd, opened = self._root_fd(root)
         try:
             return self._make_in_root(root_fd, path, directory, mode, real, 0)
         finally:
-            os.close(root_fd)
+            if opened:
+                os.close(root_fd)
 
     def _make_in_root(self, root_fd, path, directory, mode, real, links):
         parts = [p for p in path.split("/") if p not in ("", ".")]

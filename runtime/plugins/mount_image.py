@@ -32,13 +32,15 @@ def lock_root(linux, fd, rw, path):
 def stage_root(linux, rw, source, mount_base):
     """The root at STAGING/root, in the staging tmpfs: the base itself with --rw, else
     the base read-only under an overlay whose writes go to the tmpfs. mount_base(target)
-    mounts the base (the image, a directory) on target, read-only unless rw."""
+    mounts the base (the image, a directory) on target, read-only unless rw. Returned
+    held (linux.hold_root): the plugins after resolve their paths inside it from one
+    descriptor."""
     linux.mount("tmpfs", STAGING, "tmpfs", MS_NOSUID, "mode=0755")
     root = f"{STAGING}/root"
     linux.mkdir(root)
     if rw:
         mount_base(root)
-        return root
+        return linux.hold_root(root)
     # Named for what they are: `mount` in the container shows these names (the image
     # as the source; the layers, though no longer reachable there).
     lower, upper, work = (f"{STAGING}/{name}" for name in ("image-read-only", "writes-in-memory", "overlay-work"))
@@ -46,7 +48,7 @@ def stage_root(linux, rw, source, mount_base):
         linux.mkdir(path)
     mount_base(lower)
     linux.mount(source, root, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
-    return root
+    return linux.hold_root(root)
 
 
 def _corrupt_image(image, error):

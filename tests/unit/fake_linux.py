@@ -149,6 +149,10 @@ class FakeLinux:
             raise FileNotFoundError(2, "No such file or directory", path)
         return os.open(os.devnull, os.O_RDONLY)
 
+    def hold_root(self, path):
+        self._record("hold_root", path)
+        return path
+
     def symlink_in_root(self, root, target, path):
         self._record("symlink_in_root", target, path)
 

@@ -2,6 +2,7 @@
 (no root needed: openat2, the walk that stands in for it, and the exec check)."""
 
 import errno
+import fcntl
 import os
 import stat
 
@@ -154,3 +155,28 @@ def test_procfs_links_count_as_magic_in_the_walk():
             assert linux._on_procfs(linux.Linux()._libc, fd) is on_proc
         finally:
             os.close(fd)
+
+
+@pytest.mark.parametrize("sys", resolvers(), ids=["openat2", "walk"])
+def test_a_held_root_resolves_from_its_descriptor(hostile, sys, tmp_path):
+    """hold_root: the same answers as the path, from the descriptor taken when it was
+    held (the control: the path itself, once another directory is there, gives that
+    one's), which an exec does not pass on."""
+    root, _ = hostile
+    held = sys.hold_root(str(root))
+    try:
+        assert held == str(root) and fcntl.fcntl(held.fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+        os.rename(root, tmp_path / "moved")
+        os.mkdir(root)  # another directory at the held root's path
+        (root / "etc").mkdir()
+        (root / "etc" / "marker").write_text("another\n")
+        assert sys.read_in_root(held, "/inside/file") == "inside\n"
+        assert sys.read_in_root(held, "/etc/marker") == "image\n"
+        assert sys.read_in_root(str(root), "/etc/marker") == "another\n"  # the control
+        assert sys.kind_in_root(held, "/inside") == "dir"
+        os.close(sys.make_in_root(held, "/inside/made", directory=False))
+        assert (tmp_path / "moved" / "real" / "made").is_file() and not (root / "real").exists()
+        with pytest.raises(UnsafeImagePath):
+            sys.make_in_root(held, "/dangling", real=True)
+    finally:
+        os.close(held.fd)
