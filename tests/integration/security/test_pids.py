@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from ..netns import wait_for
+from ..netns import LONG, wait_for
 from .conftest import blocked, breached
 
 pytestmark = pytest.mark.property("cgroup")
@@ -40,7 +40,7 @@ def pids_max(host, runtime, workdir, options):
     """pids.max of each cgroup the runtime makes for one container, read on the host while
     the container runs (its cgroups are named after the runtime's pid)."""
     out = f"{workdir}/pids-{random.randrange(1 << 30)}.out"
-    line = runtime.line("/bin/sh", "-c", "trap 'exit 0' TERM; echo trapped; while :; do sleep 0.1; done", options=options)
+    line = runtime.line(*LONG, options=options)
     pid = host.check_output(f"{line} >{out} 2>&1 </dev/null & echo $!")
     try:
         wait_for(lambda: "trapped" in host.run(f"cat {out}").stdout, "the container's TERM trap")
