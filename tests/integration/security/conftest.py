@@ -32,7 +32,8 @@ class Probe:
     container each; probe.each(CASES, options=()) -> the Verdicts of several techniques
     (each a tuple of probe's arguments) run one after another in one container: one start
     for them all, made by the first test that asks (in its body, so its residue check
-    covers that container), the others reading what it found."""
+    covers that container), the others reading what it found; probe.among(CASES, *CASE)
+    -> CASE's."""
 
     def __init__(self, runtime):
         self.runtime = runtime
@@ -54,6 +55,10 @@ class Probe:
             texts = [outputs[0], *(part.split("\n", 1)[1] for part in outputs[1:-1])]
             self.found[key] = [Verdict(Ran(rc, text, out.stderr)) for rc, text in zip(statuses, texts)]
         return dict(zip(cases, self.found[key]))
+
+    def among(self, cases, *case, options=()):
+        """The Verdict of case (probe's arguments), made with the others of cases (each)."""
+        return self.each(cases, options)[case]
 
 
 _END = "probe-exited"

@@ -62,18 +62,18 @@ def calls(names):
     return [("syscall", name) for name in names]
 
 
-# Each set of calls is made in one container (probe.each: one start for all its tests).
+# Each set of calls is made in one container (probe.among: one start for all its tests).
 @pytest.mark.property("seccomp")
 @pytest.mark.parametrize("name", DENIED_BY_DEFAULT)
 def test_denied_by_default_with_eperm(probe, name):
-    v = probe.each(calls(DENIED_BY_DEFAULT))["syscall", name]
+    v = probe.among(calls(DENIED_BY_DEFAULT), "syscall", name)
     assert blocked(v) and "EPERM" in v.line, v
 
 
 @pytest.mark.property("seccomp")
 @pytest.mark.parametrize("name", ALWAYS_DENIED)
 def test_filter_denies_even_with_every_capability(probe, name):
-    v = probe.each(calls(ALWAYS_DENIED), options=("--cap-add", "ALL"))["syscall", name]
+    v = probe.among(calls(ALWAYS_DENIED), "syscall", name, options=("--cap-add", "ALL"))
     assert blocked(v) and "EPERM" in v.line, v
 
 
@@ -95,7 +95,7 @@ def reachable(host):
 def test_without_the_filter_the_calls_reach_the_kernel(probe, reachable, name):
     if name not in reachable:
         pytest.skip(f"{SOCKET_MODULES[name]} is not loaded: the control would load a kernel module on the host")
-    v = probe.each(calls(reachable), options=("--cap-add", "ALL", "--seccomp", "unconfined"))["syscall", name]
+    v = probe.among(calls(reachable), "syscall", name, options=("--cap-add", "ALL", "--seccomp", "unconfined"))
     assert breached(v), v
 
 
