@@ -1,14 +1,12 @@
 """exec joins a running container: the same namespaces, cgroup and hardening as its init."""
 
-import shlex
-
 import pexpect
 import pytest
 
 from runtime.plugins import caps
 
 from .containers import NAME_PREFIX
-from .netns import HANG, until
+from .netns import HANG, until, wait_for
 
 pytestmark = pytest.mark.property("exec")
 
@@ -44,21 +42,25 @@ def test_exec_sees_the_inits_pid_1_hostname_mounts_network_and_ipc(runtime, runn
 
 
 def test_exec_is_not_in_the_hosts_namespaces(runtime, host, running):
-    for ns in NAMESPACES[:6]:
-        inside = runtime.cli("exec", running, "readlink", f"/proc/self/ns/{ns}").stdout.strip()
-        assert inside != host.check_output("readlink /proc/self/ns/%s", ns), ns
+    # (one exec for all: busybox's readlink takes one path)
+    each = "for ns in " + " ".join(NAMESPACES[:6]) + "; do readlink /proc/$$/ns/$ns; done"
+    inside = exec_sh(runtime, running, each).stdout.split()
+    outside = host.check_output(each).split()
+    assert len(inside) == len(outside) == 6, (inside, outside)
+    for ns, mine, hosts in zip(NAMESPACES, inside, outside):
+        assert mine != hosts, ns
 
 
-def test_exec_joins_the_inits_cgroup(runtime, host, running):
+def test_exec_joins_the_inits_cgroup(runtime, host, running, workdir):
     pid = str(runtime.state(running)["pid"])
     init = host.check_output("grep ^0:: /proc/%s/cgroup", pid)
-    # From the host: the cgroup of the exec'd shell, which reports its own host pid.
-    line = shlex.join(runtime.target.run_argv(["exec", running, "/bin/sh", "-c", "sleep 30"]))
-    started = host.run(f"{line} >/dev/null 2>&1 & echo $!")
+    # From the host: the cgroup of the exec'd shell's sleep, found from the exec's pid.
+    started = runtime.spawn_cli("exec", running, "/bin/sh", "-c", "sleep 30", out=f"{workdir}/exec.out")
     try:
-        shell_cgroup = host.check_output(until(f"c=$(pgrep -P $(pgrep -P {started.stdout.strip()}) -x sleep)") + "; grep ^0:: /proc/$c/cgroup")
+        shell_cgroup = host.check_output(until(f"c=$(pgrep -P $(pgrep -P {started.pid}) -x sleep)") + "; grep ^0:: /proc/$c/cgroup")
     finally:
-        host.run("kill %s", started.stdout.strip())
+        host.run("kill %s", str(started.pid))
+        wait_for(lambda: started.status() is not None, "the exec to end")
     assert shell_cgroup == init and "/demo-runtime/" in init
 
 
@@ -132,11 +134,15 @@ def test_exec_with_a_terminal(runtime, running):
             child.terminate(force=True)
 
 
-def test_the_container_ending_ends_its_exec(runtime, host, names):
+def test_the_container_ending_ends_its_exec(runtime, names, workdir):
     running = runtime.start(names())
-    exec_line = shlex.join(runtime.target.run_argv(["exec", running, "/bin/sleep", "300"]))
-    seen = shlex.join(runtime.target.run_argv(["exec", running, "/bin/sh", "-c", "ps -o args | grep -qx '/bin/sleep 300'"]))
-    stop = shlex.join(runtime.target.run_argv(["stop", "-t", "0", running]))
+    started = runtime.spawn_cli("exec", running, "/bin/sleep", "300", out=f"{workdir}/exec.out")
     # Stopped once its command runs in the container.
-    out = host.run(f"{exec_line} & p=$!; for i in $(seq 300); do {seen} && break; done; {stop} >/dev/null; wait $p; echo $?")
-    assert out.stdout.strip() == "137"
+    wait_for(
+        lambda: exec_sh(runtime, running, "ps -o args | grep -qx '/bin/sleep 300'").rc == 0,
+        "the exec's command",
+        lambda: started.status() is not None and "the exec ended",
+    )
+    assert runtime.cli("stop", "-t", "0", running).rc == 0
+    wait_for(lambda: started.status() is not None, "the exec to end")
+    assert started.status() == 137
