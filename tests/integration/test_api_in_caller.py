@@ -15,10 +15,11 @@ from .netns import wait_for
 
 pytestmark = pytest.mark.property("process")
 
-# CALLER IMAGE THREADS [OPTION...]: with THREADS > 0, that many extra threads waiting,
+# PRELUDE: a caller's arguments (IMAGE THREADS [OPTION...]), its threads and state(), shared
+# with test_exec_in_caller's. CALLER IMAGE THREADS [OPTION...]: with THREADS > 0, that many extra threads waiting,
 # so the runtime runs in a fork. Prints one JSON line: the caller's pid, its state
 # before and after the runs, and each Result.
-CALLER = r"""
+PRELUDE = r"""
 import json, os, signal, sys, threading
 import runtime
 
@@ -41,7 +42,9 @@ def state():
         "children": open(f"/proc/self/task/{os.getpid()}/children").read(),
     }
 
+"""
 
+CALLER = PRELUDE + r"""
 before = state()
 results = []
 def run(command, **kw):
@@ -56,8 +59,8 @@ print(json.dumps({"pid": os.getpid(), "before": before, "after": state(), "resul
 """
 
 
-def caller(image, threads, *options):
-    out = subprocess.run([sys.executable, "-c", CALLER, image, str(threads), *options], capture_output=True, text=True)
+def caller(image, threads, *options, script=CALLER):
+    out = subprocess.run([sys.executable, "-c", script, image, str(threads), *options], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -102,16 +105,22 @@ def test_a_plugin_that_changes_the_runtime_process_runs_forked(image):
 KILLED = "import runtime, sys\nruntime.run(sys.argv[1], ['sleep', '1003'])\n"
 
 
-def test_the_caller_sigkilled_mid_run_takes_the_container_along(image, host):
-    killed = subprocess.Popen([sys.executable, "-c", KILLED, image])
+def sigkill_mid_call(host, script, *args, sleep, what):
+    """Runs SCRIPT ARGS... in a new interpreter, waits until its `sleep SLEEP` (WHAT) runs,
+    SIGKILLs that caller and waits for the sleep to end with it."""
+    killed = subprocess.Popen([sys.executable, "-c", script, *args])
 
     def sleeps():  # zombies aside
-        return [p for p in host.check_output("ps -eo stat=,args=").splitlines() if "sleep 1003" in p and not p.startswith("Z")]
+        return [p for p in host.check_output("ps -eo stat=,args=").splitlines() if f"sleep {sleep}" in p and not p.startswith("Z")]
 
     try:
-        wait_for(sleeps, "the container's sleep 1003", ended=lambda: killed.poll() is not None and f"the caller exited {killed.returncode}")
+        wait_for(sleeps, f"{what} sleep {sleep}", ended=lambda: killed.poll() is not None and f"the caller exited {killed.returncode}")
     finally:
         killed.kill()
         killed.wait()
-    wait_for(lambda: not sleeps(), "the container's sleep 1003 to end with its caller")
+    wait_for(lambda: not sleeps(), f"{what} sleep {sleep} to end with its caller")
+
+
+def test_the_caller_sigkilled_mid_run_takes_the_container_along(image, host):
+    sigkill_mid_call(host, KILLED, image, sleep=1003, what="the container's")
     # The residue check after the test: the janitor removed the container's cgroup.

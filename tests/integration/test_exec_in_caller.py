@@ -4,43 +4,18 @@ as before. Either way the same Result, and the caller as it was.
 
 Each test runs a small caller of its own (a new interpreter), whose threads it controls."""
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from .netns import wait_for
-from .test_api_in_caller import image  # noqa: F401 (the fixture)
+from .test_api_in_caller import PRELUDE, image  # noqa: F401 (image: the fixture)
+from .test_api_in_caller import caller as run_caller
+from .test_api_in_caller import sigkill_mid_call
 
 pytestmark = pytest.mark.property("process")
 
-# CALLER IMAGE THREADS: a container (no PID namespace of its own, so the host's pids are
-# seen in it), then execs from this process, with THREADS extra threads waiting. Prints
+# CALLER IMAGE THREADS, after test_api_in_caller's PRELUDE (the caller's threads, state()):
+# a container (no PID namespace of its own, so the host's pids are seen in it), then execs from this process, with THREADS extra threads waiting. Prints
 # one JSON line: the caller's pid, its state before and after the execs, each Result.
-CALLER = r"""
-import json, os, signal, sys, threading
-import runtime
-
-image, threads = sys.argv[1], int(sys.argv[2])
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])  # one exec blocks and unblocks
-hold = threading.Event()
-for _ in range(threads):
-    threading.Thread(target=hold.wait, daemon=True).start()
-
-
-def state():
-    return {
-        "handlers": [repr(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD)],
-        "mask": sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])),
-        "stdio": [(os.fstat(fd).st_dev, os.fstat(fd).st_ino) for fd in (0, 1, 2)],
-        "streams": [id(sys.stdin), id(sys.stdout), id(sys.stderr)],
-        "fds": sorted(os.listdir("/proc/self/fd")),
-        "cwd": os.getcwd(),
-        "children": open(f"/proc/self/task/{os.getpid()}/children").read(),
-    }
-
-
+CALLER = PRELUDE + r"""
 with runtime.Container(image, disable="pid") as box:
     before = state()
     results = []
@@ -57,9 +32,7 @@ print(json.dumps({"pid": os.getpid(), "before": before, "after": after, "results
 
 
 def caller(image, threads):
-    out = subprocess.run([sys.executable, "-c", CALLER, image, str(threads)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return run_caller(image, threads, script=CALLER)
 
 
 def test_a_single_threaded_caller_clones_the_joiner_and_stays_as_it_was(image):  # noqa: F811
@@ -88,14 +61,4 @@ KILLED = "import runtime, sys\nruntime.Container(sys.argv[1], name=sys.argv[2]).
 
 def test_the_caller_sigkilled_mid_exec_takes_the_command_along(image, host, names):  # noqa: F811
     # The container outlives its caller (its supervisor is its own); `names` removes it.
-    killed = subprocess.Popen([sys.executable, "-c", KILLED, image, names()])
-
-    def sleeps():  # zombies aside
-        return [p for p in host.check_output("ps -eo stat=,args=").splitlines() if "sleep 1005" in p and not p.startswith("Z")]
-
-    try:
-        wait_for(sleeps, "the exec'd sleep 1005", ended=lambda: killed.poll() is not None and f"the caller exited {killed.returncode}")
-    finally:
-        killed.kill()
-        killed.wait()
-    wait_for(lambda: not sleeps(), "the exec'd sleep 1005 to end with its caller")
+    sigkill_mid_call(host, KILLED, image, names(), sleep=1005, what="the exec'd")
