@@ -75,13 +75,14 @@ class Netns:
         self.local = runtime.target.kind == "local"
 
     def read(self, path):
-        """The text of a file on the target ("" if there is none)."""
+        """The text of a file on the target ("" if there is none, or its process ended
+        between the open and the read: ESRCH)."""
         if not self.local:
             return self.host.run(f"cat {path}").stdout
         try:
             with open(path, errors="replace") as f:
                 return f.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
             return ""
 
     def run(self, script):
