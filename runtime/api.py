@@ -17,10 +17,12 @@ Keyword options are the command line's long options: `hostname="x"` is `--hostna
 import os
 from types import SimpleNamespace
 
+import _signal as signal  # the C module, as container's
+
 from . import cli, commands, container, enter, plugins, state, supervisor  # noqa: F401 (loaded once, here)
 from .images import config  # noqa: F401 (the process plugin's, imported by its first prepare)
 from .errors import ContainerError
-from .linux import Linux
+from .linux import WALL, Linux
 from .plugin import Context
 from .plugins.mount_image import MountImage
 
@@ -61,12 +63,16 @@ def arguments(options):
 def start(argv, stdio, close=()):
     """`demo-runtime ARGV` in a forked child whose stdin, stdout and stderr are the
     descriptors stdio, closing those in close; its pid, for the caller to wait for (so
-    many can run at once). The descriptors stay open in the caller."""
+    many can run at once: with WALL, as it exits with no SIGCHLD, so that no handler of
+    the caller's that reaps any child takes its status). The descriptors stay open in the
+    caller."""
     linux = Linux()
-    pid = linux.fork()
+    pid = linux.clone(0, exit_signal=0)
     if pid == 0:  # the child: the command line's main, with stdio as its own
         code = 125
         try:
+            # Nor the caller's handler in here, where it would reap the runtime's children.
+            linux.set_signal_handlers({signal.SIGCHLD: signal.SIG_DFL})
             for fd in close:
                 linux.close(fd)
             for target, fd in enumerate(stdio):
@@ -112,6 +118,10 @@ def _in_caller(linux, argv, input):
     passes them on. RunElsewhere: nothing done."""
     saved, files = [], []
     streams = (cli.sys.stdin, cli.sys.stdout, cli.sys.stderr)
+    # SIGCHLD held pending until the runtime has reaped its children here: the init execs,
+    # so it exits with SIGCHLD, and a handler of the caller's that reaps any child would
+    # take its status first. Then that handler runs, and finds nothing of ours.
+    blocked = linux.block_signals((signal.SIGCHLD,))
     try:
         for fd in (0, 1, 2):
             try:
@@ -141,6 +151,7 @@ def _in_caller(linux, argv, input):
     finally:
         for fd in files + saved:
             linux.close(fd)
+        linux.unblock_signals(blocked)
 
 
 def _forked(linux, argv, input):
@@ -174,7 +185,7 @@ def _forked(linux, argv, input):
             if not pending:
                 writing.clear()
                 linux.close(in_write)
-    status = os.waitstatus_to_exitcode(linux.waitpid(pid)[1])
+    status = os.waitstatus_to_exitcode(linux.waitpid(pid, WALL)[1])
     text = [b"".join(output[fd]).decode(errors="replace") for fd in (out_read, err_read)]
     return Result(128 - status if status < 0 else status, *text)
 

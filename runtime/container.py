@@ -232,7 +232,8 @@ def _child(ctx, plugins, go_read, report_write, console):
     code = errors.RUNTIME_FAILURE
     try:
         ctx.linux.set_parent_death_signal(signal.SIGKILL)
-        ctx.linux.set_signal_handlers({s: signal.SIG_DFL for s in FORWARDED + _PYTHON_IGNORES})
+        # SIGCHLD: not the API's caller's handler in here (see api._in_caller).
+        ctx.linux.set_signal_handlers({s: signal.SIG_DFL for s in FORWARDED + _PYTHON_IGNORES + (signal.SIGCHLD,)})
         # EOF instead of "go": the runtime died before we set the death signal.
         if ctx.linux.read(go_read, 2) != b"go":
             ctx.linux.exit_now(code)
@@ -253,7 +254,7 @@ def _child(ctx, plugins, go_read, report_write, console):
         ctx.linux.close_on_exec_from(3)
         env = {"PATH": DEFAULT_PATH, "HOME": "/root"}
         env.update(ctx.env)
-        ctx.linux.unblock_signals(FORWARDED)
+        ctx.linux.unblock_signals(FORWARDED + (signal.SIGCHLD,))  # the API's caller holds SIGCHLD
         if ctx.gate:  # OCI create: say the setup is done, wait there for `start`
             report_write = ctx.gate(ctx, env, report_write)
         code, message = exec_failure(ctx, env)

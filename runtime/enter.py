@@ -247,7 +247,7 @@ def _command(ctx, process_plugins, report_write, console, detach=False):
         else:
             ctx.linux.setsid()  # as the init: no controlling terminal of the caller's to TIOCSTI into
         ctx.linux.close_on_exec_from(3)
-        ctx.linux.unblock_signals(FORWARDED)
+        ctx.linux.unblock_signals(FORWARDED + (signal.SIGCHLD,))  # the API's caller holds SIGCHLD
         code, message = exec_failure(ctx, ctx.env)
     except BaseException as e:
         code, message = setup_failure(ctx, e)

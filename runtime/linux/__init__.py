@@ -79,6 +79,8 @@ MS_SLAVE = 0x80000
 MS_RELATIME = 0x200000
 MS_STRICTATIME = 0x1000000
 MNT_DETACH = 0x2
+# waitpid(2)'s __WALL: a child cloned with no exit signal is waited for too.
+WALL = 0x40000000
 
 _SIGCHLD = 17
 _PR_SET_PDEATHSIG = 1
@@ -172,19 +174,25 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         return result
 
     # -- processes ---------------------------------------------------------
-    def clone(self, flags, cgroup=None):
+    def clone(self, flags, cgroup=None, exit_signal=_SIGCHLD):
         """clone(2) with fork semantics: returns 0 in the child, its pid in the parent.
 
         With cgroup (the fd of a cgroup v2 directory), clone3(CLONE_INTO_CGROUP) has the child
         born in that cgroup: no migration, which costs an RCU grace period (milliseconds).
         Kernels before 5.7 lack clone3: the child is then born where we are.
 
+        exit_signal 0: the child's end sends its parent no signal, and a waitpid sees it
+        only with __WALL (WALL): a SIGCHLD handler of the parent's that reaps any child
+        cannot take its status. An execve in the child makes it SIGCHLD again (execve(2)).
+
         The interpreter stays sound in the child the same way it does after os.fork():
         CPython's own before/after-fork hooks run around the call (import lock, thread
         states, at-fork handlers), the GIL is held across it, and with a NULL stack the
         child runs on a copy-on-write copy of this thread's stack. The runtime is
         single-threaded, so no lock can be held by a thread that does not exist in the
-        child.
+        child. The Python API's fork of a caller with threads is the exception: as after
+        os.fork(), a lock another thread held stays held in the child; here glibc's own
+        too (malloc's arenas), which its fork(3) takes around the call.
         """
         import ctypes
 
@@ -193,7 +201,7 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         api = ctypes.pythonapi
         args = None
         if cgroup is not None:  # struct clone_args: flags .. exit_signal .. cgroup
-            args = (ctypes.c_uint64 * 11)(flags | _CLONE_INTO_CGROUP, 0, 0, 0, _SIGCHLD, 0, 0, 0, 0, 0, cgroup)
+            args = (ctypes.c_uint64 * 11)(flags | _CLONE_INTO_CGROUP, 0, 0, 0, exit_signal, 0, 0, 0, 0, 0, cgroup)
         api.PyOS_BeforeFork()
         pid = -1
         err = errno.ENOSYS
@@ -201,7 +209,7 @@ class Linux(Processes, Files, Signals, Terminals, Network):
             pid = self._libc_gil.syscall(_SYS_CLONE3, ctypes.byref(args), ctypes.c_size_t(ctypes.sizeof(args)))
             err = ctypes.get_errno()
         if pid == -1 and err in (errno.ENOSYS, errno.E2BIG):
-            pid = self._libc_gil.syscall(self._sys_clone, ctypes.c_ulong(flags | _SIGCHLD), None, None, None, None)
+            pid = self._libc_gil.syscall(self._sys_clone, ctypes.c_ulong(flags | exit_signal), None, None, None, None)
             err = ctypes.get_errno()
         if pid == 0:
             api.PyOS_AfterFork_Child()

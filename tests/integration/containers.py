@@ -11,6 +11,7 @@ from testinfra.backend.base import BaseBackend
 from testinfra.host import Host
 
 from runtime import api
+from runtime.linux import WALL
 from runtime.testing.backend import DemoRuntimeBackend
 
 
@@ -124,7 +125,7 @@ class Forked:
 
     def status(self):
         if self.exit_status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            pid, status = os.waitpid(self.pid, os.WNOHANG | WALL)  # api.start's child sends no SIGCHLD
             if pid:
                 code = os.waitstatus_to_exitcode(status)
                 self.exit_status = 128 - code if code < 0 else code  # as a shell gives it

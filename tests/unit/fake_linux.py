@@ -60,8 +60,8 @@ class FakeLinux:
     def _real(self, path):
         return self.host is not None and str(path).startswith(self.host)
 
-    def clone(self, flags, cgroup=None):
-        self._record("clone", flags, *([] if cgroup is None else [cgroup]))
+    def clone(self, flags, cgroup=None, exit_signal=17):  # recorded when not SIGCHLD (17)
+        self._record("clone", flags, *([] if cgroup is None else [cgroup]), *([] if exit_signal == 17 else [{"exit_signal": exit_signal}]))
         return self.next_pid
 
     def unshare(self, flags):
@@ -246,7 +246,7 @@ class FakeLinux:
 
     # -- runtime.linux.process: processes and descriptors ------------------------
     def waitpid(self, pid, options=0):
-        self._record("waitpid", pid)
+        self._record("waitpid", pid, *([options] if options else []))
         return pid, self.statuses.get(pid, 0)
 
     def getpid(self):

@@ -54,4 +54,4 @@ def test_the_relay_drains_what_the_container_wrote_and_restores_the_terminal(cap
     assert status == 0
     assert "last words" in capfd.readouterr().out
     assert fake.named("raw_mode") == [(0,)] and fake.named("restore_mode") == [(0, "saved-mode")]
-    assert fake.named("waitpid") == [(fake.next_pid,)]
+    assert fake.named("waitpid") == [(fake.next_pid, os.WNOHANG)]
