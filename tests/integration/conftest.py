@@ -11,6 +11,7 @@ from . import descendants, residue
 from runtime.api import IDLE
 
 from .containers import NAME_PREFIX, OUR_TEST_DIRS, STATE_ROOT, TEST_DIRS, Runtime
+from .api_callers import api_image  # noqa: F401 - the fixture of the API-in-caller tests
 from .netns import ip_netns_ready, netns, settled, wait_for  # noqa: F401 - fixtures for every test with a network of its own
 from .targets import select_targets
 

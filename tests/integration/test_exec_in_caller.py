@@ -6,16 +6,14 @@ Each test runs a small caller of its own (a new interpreter), whose threads it c
 
 import pytest
 
-from .test_api_in_caller import PRELUDE, image  # noqa: F401 (image: the fixture)
-from .test_api_in_caller import caller as run_caller
-from .test_api_in_caller import sigkill_mid_call
+from . import api_callers
 
 pytestmark = pytest.mark.property("process")
 
-# CALLER IMAGE THREADS, after test_api_in_caller's PRELUDE (the caller's threads, state()):
-# a container (no PID namespace of its own, so the host's pids are seen in it), then execs from this process, with THREADS extra threads waiting. Prints
-# one JSON line: the caller's pid, its state before and after the execs, each Result.
-CALLER = PRELUDE + r"""
+# CALLER IMAGE THREADS: a container (no PID namespace of its own, so the host's pids are
+# seen in it), then execs from this process, with THREADS extra threads waiting. Prints one
+# JSON line: the caller's pid, its state before and after the execs, each Result.
+CALLER = api_callers.PRELUDE + r"""
 with runtime.Container(image, disable="pid") as box:
     before = state()
     results = []
@@ -31,25 +29,21 @@ print(json.dumps({"pid": os.getpid(), "before": before, "after": after, "results
 """
 
 
-def caller(image, threads):
-    return run_caller(image, threads, script=CALLER)
-
-
-def test_a_single_threaded_caller_clones_the_joiner_and_stays_as_it_was(image):  # noqa: F811
-    seen = caller(image, 0)
+def test_a_single_threaded_caller_clones_the_joiner_and_stays_as_it_was(api_image):
+    seen = api_callers.caller(CALLER, api_image, 0)
     assert seen["results"][0][:2] == [0, f"{seen['pid']}\n"]
     assert seen["after"] == seen["before"]
 
 
-def test_a_caller_with_threads_forks_the_runtime_for_exec(image):  # noqa: F811
-    seen = caller(image, 2)
+def test_a_caller_with_threads_forks_the_runtime_for_exec(api_image):
+    seen = api_callers.caller(CALLER, api_image, 2)
     assert seen["results"][0][0] == 0
     assert int(seen["results"][0][1]) != seen["pid"]  # the control: a fork of the caller ran exec
     assert seen["after"] == seen["before"]
 
 
-def test_either_way_the_same_exec_results(image):  # noqa: F811
-    here, forked = caller(image, 0)["results"][1:], caller(image, 1)["results"][1:]
+def test_either_way_the_same_exec_results(api_image):
+    here, forked = api_callers.caller(CALLER, api_image, 0)["results"][1:], api_callers.caller(CALLER, api_image, 1)["results"][1:]
     assert here == forked
     assert here[0] == [3, "in\n" + "x" * 200000, "err\n"]
     assert here[1][0] == 127 and "command not found in the image: /no/such/command" in here[1][2]
@@ -59,6 +53,6 @@ def test_either_way_the_same_exec_results(image):  # noqa: F811
 KILLED = "import runtime, sys\nruntime.Container(sys.argv[1], name=sys.argv[2]).start().exec('sleep', '1005')\n"
 
 
-def test_the_caller_sigkilled_mid_exec_takes_the_command_along(image, host, names):  # noqa: F811
+def test_the_caller_sigkilled_mid_exec_takes_the_command_along(api_image, host, names):
     # The container outlives its caller (its supervisor is its own); `names` removes it.
-    sigkill_mid_call(host, KILLED, image, names(), sleep=1005, what="the exec'd")
+    api_callers.sigkill_mid_call(host, KILLED, api_image, names(), sleep=1005, what="the exec'd")
