@@ -85,7 +85,15 @@ cleanup() {
             local serial=${LAB_SERIAL_LOG%.log}-$m.log
             [[ -s $serial ]] || continue
             echo "lab: $m's serial console is in $serial; its last lines:"
-            tail -n 12 "$serial" | sed "s/^/  $m serial: /"
+            tail -n 6 "$serial" | sed "s/^/  $m serial: /"
+        done
+        # Last, where a CI log's tail shows it: which tests failed, and how (pytest's summary).
+        for m in $LAB_MACHINES; do
+            local log=$LOG/pytest-$m.log
+            grep -q '= short test summary info =' "$log" 2>/dev/null || continue
+            echo "lab: $m's failed tests (the whole report: $log):"
+            sed -n '/= short test summary info =/,$p' "$log" | grep -E '^(FAILED|ERROR) ' | head -n 20 \
+                | cut -c1-400 | sed "s/^/  $m: /"
         done
     else
         echo "lab: all stages passed"
