@@ -31,6 +31,11 @@ class NsRuntime(Runtime):
     def __init__(self, runtime, namespace):
         super().__init__(runtime.target, runtime.in_process)
         self.namespace = namespace
+        if self.in_process:
+            # Imported here once, not in each forked start's child (net.py imports it on
+            # first use): 1.7 s of a vCPU a bridged start under TCG, as a caller's own
+            # runs after its first find it imported.
+            import pyroute2  # noqa: F401
 
     def cli_argv(self, argv):
         return ["ip", "netns", "exec", self.namespace, *super().cli_argv(argv)]
