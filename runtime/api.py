@@ -63,11 +63,16 @@ def arguments(options):
 def start(argv, stdio, close=()):
     """`demo-runtime ARGV` in a forked child whose stdin, stdout and stderr are the
     descriptors stdio, closing those in close; its pid, for the caller to wait for (so
-    many can run at once: with WALL, as it exits with no SIGCHLD, so that no handler of
-    the caller's that reaps any child takes its status). The descriptors stay open in the
-    caller."""
+    many can run at once: with WALL). Where the caller has a SIGCHLD handler, the child
+    exits with no SIGCHLD, so that a handler that reaps any child cannot take its status.
+    The descriptors stay open in the caller."""
     linux = Linux()
-    pid = linux.clone(0, exit_signal=0)
+    if linux.signal_handler(signal.SIGCHLD) == signal.SIG_DFL:
+        pid = linux.fork()
+    else:
+        # A raw clone, not fork(3): that takes malloc's locks around the fork, which a
+        # clone skips (a risk where the caller's other threads allocate), so only here.
+        pid = linux.clone(0, exit_signal=0)
     if pid == 0:  # the child: the command line's main, with stdio as its own
         code = 125
         try:

@@ -16,6 +16,11 @@ class Signals:
         returns the previous ones, in the same form, for restoring them."""
         return {signum: _signal.signal(signum, handler) for signum, handler in handlers.items()}
 
+    def signal_handler(self, signum):
+        """The handler of signum now, as set_signal_handlers takes it (None: one not set
+        from Python)."""
+        return _signal.getsignal(signum)
+
     def block_signals(self, signums):
         """Hold these signals pending (pthread_sigmask(SIG_BLOCK)) until unblock_signals;
         returns those of them that were not blocked already, to unblock only those."""

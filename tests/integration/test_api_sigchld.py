@@ -8,16 +8,15 @@ Each test runs a small caller of its own (a new interpreter), whose threads it c
 
 import pytest
 
-from .test_api_in_caller import PRELUDE, image  # noqa: F401 (image: the fixture)
-from .test_api_in_caller import caller as run_caller
+from . import api_callers
 
 pytestmark = pytest.mark.property("process")
 
-# CALLER IMAGE THREADS, after test_api_in_caller's PRELUDE: the reaping handler, then the
+# CALLER IMAGE THREADS, after api_callers.PRELUDE: the reaping handler, then the
 # control (a child of the caller's own, os.fork()'d, is the handler's: our waitpid for
 # it finds nothing), then runs and execs, each three times (a theft is a race: the child
 # must exit while the caller is not yet in its waitpid). Prints one JSON line.
-CALLER = PRELUDE + r"""
+CALLER = api_callers.PRELUDE + r"""
 import time
 
 reaped = []
@@ -68,8 +67,8 @@ print(json.dumps({"pid": os.getpid(), "control": [child, stolen], "reaped": reap
 
 
 @pytest.mark.parametrize("threads", [0, 2], ids=["in the caller", "in a fork (threads)"])
-def test_a_caller_reaping_every_child_on_sigchld_gets_the_right_results(image, threads):  # noqa: F811
-    seen = run_caller(image, threads, script=CALLER)
+def test_a_caller_reaping_every_child_on_sigchld_gets_the_right_results(api_image, threads):
+    seen = api_callers.caller(CALLER, api_image, threads)
     child, stolen = seen["control"]
     assert stolen and seen["reaped"][:1] == [child]  # the control: the handler reaps what is its caller's
     runs, execs, masks, userns = seen["results"][:3], seen["results"][3:6], seen["results"][6:8], seen["results"][8]

@@ -561,6 +561,10 @@ class FakeLinux:
         self.handlers.update(handlers)
         return previous
 
+    def signal_handler(self, signum):
+        self._record("signal_handler", signum)
+        return self.handlers.get(signum, 0)
+
     def block_signals(self, signums):
         self._record("block_signals", tuple(signums))
         newly = set(signums) - self.blocked

@@ -37,12 +37,21 @@ def test_an_in_caller_run_holds_sigchld_blocked_and_then_gives_the_caller_its_ma
     assert fake.blocked == already
 
 
-def test_the_fork_that_runs_the_runtime_sends_no_sigchld_and_is_waited_for_with_wall(monkeypatch):
+def test_the_fork_that_runs_the_runtime_sends_no_sigchld_where_the_caller_has_a_handler(monkeypatch):
+    fake = FakeLinux()
+    fake.handlers[signal.SIGCHLD] = "the caller's"
+    monkeypatch.setattr(api, "Linux", lambda: fake)
+    assert api._forked(fake, ["stop", "x"], b"").status == 0
+    assert (fake.named("clone"), fake.named("fork")) == ([(0, {"exit_signal": 0})], [])
+    assert fake.named("waitpid") == [(fake.next_pid, WALL)]
+
+
+def test_without_a_handler_the_runtime_runs_in_a_plain_fork(monkeypatch):
     fake = FakeLinux()
     monkeypatch.setattr(api, "Linux", lambda: fake)
     assert api._forked(fake, ["stop", "x"], b"").status == 0
-    assert fake.named("clone") == [(0, {"exit_signal": 0})]
-    assert fake.named("waitpid") == [(fake.next_pid, WALL)]
+    assert (fake.named("clone"), fake.named("fork")) == ([], [()])
+    assert fake.named("waitpid") == [(fake.next_pid + 1, WALL)]
 
 
 def test_in_the_fork_the_callers_sigchld_handler_is_gone_before_the_runtime_runs(monkeypatch, streams):
