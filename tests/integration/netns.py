@@ -3,8 +3,10 @@ NAT, raw sockets): each test makes one, runs demo-runtime in it with `ip netns e
 and finds it as it left it. The fixtures are registered in conftest.py."""
 
 import contextlib
+import glob
 import os
 import shlex
+import subprocess
 import time
 import uuid
 
@@ -150,8 +152,16 @@ class Netns:
 
     def snapshot(self):
         """Links, addresses, routes and firewall rules in the namespace, and the runtime's
-        state directory for it. (Not ip_forward: --nat leaves it on, see the NAT test.)"""
+        state directory for it. (Not ip_forward: --nat leaves it on, see the NAT test.)
+        Where the target is this machine, read by this process (netlink from a thread in
+        the namespace, and nft started from it): two processes, not a shell's dozen."""
         n = self.name
+        if self.local:
+            with entered(f"/run/netns/{n}"):
+                links = netlink_view(routes=True)
+                rules = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+            state = sorted(glob.glob(f"/run/demo-runtime/net/{os.stat(f'/run/netns/{n}').st_ino}-*"))
+            return "\n".join([links, rules, *state])
         return self.host.check_output(
             f"ip -n {n} -o link | awk -F': ' '{{print $2}}' | cut -d@ -f1;"
             f"ip -n {n} -o addr | awk '{{print $2, $3, $4}}';"
@@ -160,6 +170,36 @@ class Netns:
             f"ip netns exec {n} nft list ruleset;"
             f"ls -d /run/demo-runtime/net/$(stat -L -c %i /run/netns/{n})-* 2>/dev/null; true"
         )
+
+    def machine_links(self):
+        """The machine's own namespace: link names and addresses, read-only."""
+        if self.local:
+            return netlink_view(routes=False)
+        return self.host.check_output("ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1; ip -o addr | awk '{print $2, $4}'")
+
+
+MAIN_TABLE = 254  # RT_TABLE_MAIN
+
+
+def netlink_view(routes):
+    """This thread's network namespace as text: its links' names, addresses and, with
+    routes, the main table's routes, as `ip route` lists them (the local table follows
+    the addresses, an IPv6 one's route only once its duplicate detection ends), not
+    their flags (a bridge's "linkdown" follows its ports: state, not residue)."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+        lines = sorted(names.values())
+        lines += sorted(f"{names.get(a['index'])} {a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in ipr.get_addr())
+        if routes:
+            lines += sorted(
+                " ".join(str(field) for field in (r["family"], r.get_attr("RTA_TABLE"), r.get_attr("RTA_DST"), r["dst_len"],
+                                                  r.get_attr("RTA_GATEWAY"), names.get(r.get_attr("RTA_OIF")), r["proto"], r["scope"], r["type"]))
+                for r in ipr.get_routes()
+                if r.get_attr("RTA_TABLE") == MAIN_TABLE
+            )
+    return "\n".join(lines)
 
 
 # A bound for an event that never comes (a hang), not a time anything should take: under
@@ -200,11 +240,6 @@ def until(condition):
     return f"end=$(($(date +%s) + {HANG})); until {condition}; do [ $(date +%s) -lt $end ] || break; sleep 0.05; done"
 
 
-def host_links(host):
-    """The machine's own namespace: names only, read-only."""
-    return host.check_output("ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1; ip -o addr | awk '{print $2, $4}'")
-
-
 @pytest.fixture(scope="session")
 def ip_netns_ready(host):
     """`ip netns add` mounts /run/netns the first time and leaves it: have that happen
@@ -220,7 +255,7 @@ def netns(host, runtime, ip_netns_ready):
     name = f"dr-test-{uuid.uuid4().hex[:8]}"
     host.check_output(f"ip netns add {name} && ip -n {name} link set lo up")
     ns = Netns(host, runtime, name)
-    machine_before = host_links(host)
+    machine_before = ns.machine_links()
     ns.before = ns.snapshot()
     try:
         yield ns
@@ -228,7 +263,7 @@ def netns(host, runtime, ip_netns_ready):
         # routes after the netns holding it goes: wait for that (a leak fails at HANG).
         after = settled(ns.snapshot, lambda now: now == ns.before)
         assert after == ns.before, f"left behind in {name}:\nbefore:\n{ns.before}\nafter:\n{after}"
-        assert host_links(host) == machine_before
+        assert ns.machine_links() == machine_before
     finally:
         for pid in ns.pids:
             host.run(f"kill {pid} 2>/dev/null")

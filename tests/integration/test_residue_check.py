@@ -174,3 +174,19 @@ def test_mounts_in_another_runs_scratch_directory_are_not_ours(workdir):
     assert _in_another_runs_directory("/tmp/dr-tests.tabc123.Xy12Zq/shared-mount")
     assert _in_another_runs_directory("/var/tmp/demo-runtime-tests.containerd-szD0O1/state/rootfs")
     assert _in_another_runs_directory("/var/tmp/demo-runtime-bench-z7vx8j9j/root/vfs-containers/x/userdata/shm")
+
+
+def test_the_network_snapshot_sees_a_link_an_address_a_route_a_rule_and_a_state_directory(netns):
+    """The netns fixture's check: what a bridged run could leave in the test's namespace."""
+    made = "ip link add dr-probe0 type veth peer name dr-probe1 && ip addr add 10.77.0.1/24 dev dr-probe0 && ip link set dr-probe0 up && ip route add 10.78.0.0/24 via 10.77.0.2"
+    netns.check(f"{made} && nft add table ip dr-probe")
+    state = f"/run/demo-runtime/net/{netns.host.check_output(f'stat -L -c %i /run/netns/{netns.name}')}-probe"
+    netns.host.check_output(f"mkdir -p {state}")
+    try:
+        seen = netns.snapshot()
+        for part in ("dr-probe0", "dr-probe1", "10.77.0.1/24", "10.78.0.0", "table ip dr-probe", state):
+            assert part in seen and part not in netns.before, part
+    finally:
+        netns.check("ip link del dr-probe0 && nft delete table ip dr-probe")
+        netns.host.check_output(f"rmdir {state}")
+    # The fixture then finds the namespace as it was.
