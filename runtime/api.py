@@ -105,9 +105,11 @@ def invoke(argv, input=b""):
     or an `exec` from a single-threaded caller runs in the caller itself (one fork fewer:
     the container's init, or exec's joiner, is cloned from this process); anything else,
     and any call from a process with other threads (whose signal handlers and stdio
-    are not ours to lend), runs in a forked child."""
+    are not ours to lend), runs in a forked child. So does any call from a caller that
+    ignores SIGCHLD: the kernel then reaps its children as they exit, the init with them,
+    whose status the run is for (the fork's child exits with no signal: it stays)."""
     linux = Linux()
-    if len(linux.listdir("/proc/self/task")) == 1:
+    if len(linux.listdir("/proc/self/task")) == 1 and linux.signal_handler(signal.SIGCHLD) != signal.SIG_IGN:
         try:
             return _in_caller(linux, argv, input)
         except cli.RunElsewhere:

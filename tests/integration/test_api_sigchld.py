@@ -83,3 +83,33 @@ def test_a_caller_reaping_every_child_on_sigchld_gets_the_right_results(api_imag
     assert not [r for r in seen["results"] if "reaper" in r[2]]  # the handler ran in none of the runtime's processes
     assert seen["reaped"] == [child]  # none of the runtime's children reached the handler
     assert seen["after"] == seen["before"]
+
+
+# CALLER IMAGE THREADS, after api_callers.PRELUDE: SIGCHLD ignored, then the control (the
+# kernel reaps a child of the caller's own as it exits: a waitpid for it finds nothing),
+# then a run and an exec. Prints one JSON line.
+IGNORING = api_callers.PRELUDE + r"""
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+child = os.fork()
+if child == 0:
+    os._exit(0)
+try:
+    os.waitpid(child, 0)
+    reaped_by_the_kernel = False
+except ChildProcessError:
+    reaped_by_the_kernel = True
+before = state()
+results = [runtime.run(image, ["sh", "-c", "echo out; exit 3"])]
+with runtime.Container(image) as box:
+    results.append(box.exec("sh", "-c", "echo out; exit 4"))
+after = state()
+print(json.dumps({"control": reaped_by_the_kernel, "results": [[r.status, r.stdout] for r in results], "before": before, "after": after}))
+"""
+
+
+@pytest.mark.parametrize("threads", [0, 2], ids=["single-threaded", "with threads"])
+def test_a_caller_that_ignores_sigchld_gets_the_right_results(api_image, threads):
+    seen = api_callers.caller(IGNORING, api_image, threads)
+    assert seen["control"]  # SIG_IGN: the kernel reaps the caller's children itself
+    assert seen["results"] == [[3, "out\n"], [4, "out\n"]]
+    assert seen["after"] == seen["before"]

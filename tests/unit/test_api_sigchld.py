@@ -67,6 +67,17 @@ def test_in_the_fork_the_callers_sigchld_handler_is_gone_before_the_runtime_runs
     assert seen == [signal.SIG_DFL]
 
 
+@pytest.mark.parametrize("handler", [signal.SIG_DFL, signal.SIG_IGN, "the caller's"])
+def test_a_caller_that_ignores_sigchld_has_its_run_forked(monkeypatch, handler):
+    fake = FakeLinux()
+    fake.handlers[signal.SIGCHLD] = handler
+    monkeypatch.setattr(fake, "listdir", lambda path: ["1"])  # a single thread
+    monkeypatch.setattr(api, "_in_caller", lambda linux, argv, input: "in the caller")
+    monkeypatch.setattr(api, "_forked", lambda linux, argv, input: "forked")
+    monkeypatch.setattr(api, "Linux", lambda: fake)
+    assert api.invoke(["run", "img"]) == ("forked" if handler == signal.SIG_IGN else "in the caller")
+
+
 def test_the_init_resets_and_unblocks_sigchld_before_its_exec():
     fake = FakeLinux()
     fake.blocked = {signal.SIGCHLD}  # as an in-caller run holds it
