@@ -89,11 +89,11 @@ cleanup() {
         done
         # Last, where a CI log's tail shows it: which tests failed, and how (pytest's summary).
         for m in $LAB_MACHINES; do
-            local log=$LOG/pytest-$m.log
-            grep -q '= short test summary info =' "$log" 2>/dev/null || continue
+            local log=$LOG/pytest-$m.log failed
+            failed=$(sed -n '/= short test summary info =/,$p' "$log" 2>/dev/null | grep -E '^(FAILED|ERROR) ' | head -n 20)
+            [[ -n $failed ]] || continue
             echo "lab: $m's failed tests (the whole report: $log):"
-            sed -n '/= short test summary info =/,$p' "$log" | grep -E '^(FAILED|ERROR) ' | head -n 20 \
-                | cut -c1-400 | sed "s/^/  $m: /"
+            echo "$failed" | cut -c1-400 | sed "s/^/  $m: /"
         done
     else
         echo "lab: all stages passed"

@@ -5,6 +5,8 @@ import shlex
 
 import pytest
 
+from .netns import wait_for
+
 pytestmark = pytest.mark.property("detached")
 
 
@@ -55,8 +57,16 @@ def test_logs_follow_sees_what_comes_later(runtime, host, names, workdir):
     assert out.stdout == "first\nsecond\n"
 
 
+def trapping(runtime, name, signal, code):
+    """A container whose shell exits with code on signal, once its trap is set: before,
+    the signal would find PID 1 without a handler, and the kernel drops it."""
+    runtime.start(name, "/bin/sh", "-c", f"trap 'exit {code}' {signal}; echo trapped; while :; do sleep 3600 & wait $!; done")
+    wait_for(lambda: runtime.cli("logs", name).stdout == "trapped\n", f"{name}'s {signal} trap")
+    return name
+
+
 def test_stop_sends_term_and_records_the_exit(runtime, names):
-    name = runtime.start(names(), "/bin/sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done")
+    name = trapping(runtime, names(), "TERM", 42)
     out = runtime.cli("stop", name)
     assert (out.rc, out.stdout) == (0, f"{name}\n"), out.stderr
     state = runtime.state(name)
@@ -72,7 +82,7 @@ def test_stop_kills_what_ignores_term(runtime, names):
 
 
 def test_kill_sends_the_signal(runtime, names):
-    name = runtime.start(names(), "/bin/sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.05; done")
+    name = trapping(runtime, names(), "USR1", 7)
     assert runtime.cli("kill", "-s", "USR1", name).rc == 0
     runtime.cli("stop", name)  # waits for the exit it already has
     assert runtime.state(name)["exit_code"] == 7
