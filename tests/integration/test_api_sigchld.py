@@ -12,13 +12,31 @@ from . import api_callers
 
 pytestmark = pytest.mark.property("process")
 
+# The controls' part of a caller: a child of its own that exits at once; own_child_taken()
+# says whether a waitpid for it then finds nothing (reaped: the handler's list, awaited first).
+OWN_CHILD = r"""
+import time
+
+def own_child_taken(reaped=None):
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    for _ in range(30000):  # the bound of a hang (300 s), not a time this takes
+        if reaped is None or child in reaped:
+            break
+        time.sleep(0.01)
+    try:
+        os.waitpid(child, 0)
+        return child, False
+    except ChildProcessError:
+        return child, True
+"""
+
 # CALLER IMAGE THREADS, after api_callers.PRELUDE: the reaping handler, then the
 # control (a child of the caller's own, os.fork()'d, is the handler's: our waitpid for
 # it finds nothing), then runs and execs, each three times (a theft is a race: the child
 # must exit while the caller is not yet in its waitpid). Prints one JSON line.
-CALLER = api_callers.PRELUDE + r"""
-import time
-
+CALLER = api_callers.PRELUDE + OWN_CHILD + r"""
 reaped = []
 def reap(signum, frame):
     os.write(2, b"reaper ran in %d\n" % os.getpid())  # in a process of the runtime's: its Result says so
@@ -31,19 +49,7 @@ def reap(signum, frame):
             return
         reaped.append(pid)
 signal.signal(signal.SIGCHLD, reap)
-
-child = os.fork()
-if child == 0:
-    os._exit(0)
-for _ in range(500):
-    if child in reaped:
-        break
-    time.sleep(0.01)
-try:
-    os.waitpid(child, 0)
-    stolen = False
-except ChildProcessError:
-    stolen = True
+child, stolen = own_child_taken(reaped)
 
 before = state()
 results = []
@@ -88,16 +94,9 @@ def test_a_caller_reaping_every_child_on_sigchld_gets_the_right_results(api_imag
 # CALLER IMAGE THREADS, after api_callers.PRELUDE: SIGCHLD ignored, then the control (the
 # kernel reaps a child of the caller's own as it exits: a waitpid for it finds nothing),
 # then a run and an exec. Prints one JSON line.
-IGNORING = api_callers.PRELUDE + r"""
+IGNORING = api_callers.PRELUDE + OWN_CHILD + r"""
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-child = os.fork()
-if child == 0:
-    os._exit(0)
-try:
-    os.waitpid(child, 0)
-    reaped_by_the_kernel = False
-except ChildProcessError:
-    reaped_by_the_kernel = True
+_, reaped_by_the_kernel = own_child_taken()
 before = state()
 results = [runtime.run(image, ["sh", "-c", "echo out; exit 3"])]
 with runtime.Container(image) as box:
