@@ -12,6 +12,9 @@ from .plugins import privileged
 
 # Sent to the runtime, passed on to the container's init.
 FORWARDED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+# Unblocked just before a container's exec: FORWARDED, blocked while the runtime set up its
+# handlers, and SIGCHLD, which the Python API holds blocked in its caller (api._in_caller).
+UNBLOCKED_AT_EXEC = FORWARDED + (signal.SIGCHLD,)
 # Where a command is looked for when the environment has no PATH.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # CPython ignores these; exec would keep them ignored in the container.
@@ -254,7 +257,7 @@ def _child(ctx, plugins, go_read, report_write, console):
         ctx.linux.close_on_exec_from(3)
         env = {"PATH": DEFAULT_PATH, "HOME": "/root"}
         env.update(ctx.env)
-        ctx.linux.unblock_signals(FORWARDED + (signal.SIGCHLD,))  # the API's caller holds SIGCHLD
+        ctx.linux.unblock_signals(UNBLOCKED_AT_EXEC)
         if ctx.gate:  # OCI create: say the setup is done, wait there for `start`
             report_write = ctx.gate(ctx, env, report_write)
         code, message = exec_failure(ctx, env)

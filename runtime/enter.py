@@ -23,7 +23,7 @@ import _signal as signal
 from . import plugins
 from .cli import CORE_OPTIONS, HELP, UsageError, _want_tty, parse, parse_env, require_root, subcommand_help
 from .commands import running_init
-from .container import FORWARDED, _read_all, exec_failure, report_and_exit, setup_failure
+from .container import FORWARDED, UNBLOCKED_AT_EXEC, _read_all, exec_failure, report_and_exit, setup_failure
 from .errors import ContainerError
 from .plugins.cgroup.hierarchy import move_self, unified_cgroup
 from .linux import (
@@ -247,7 +247,7 @@ def _command(ctx, process_plugins, report_write, console, detach=False):
         else:
             ctx.linux.setsid()  # as the init: no controlling terminal of the caller's to TIOCSTI into
         ctx.linux.close_on_exec_from(3)
-        ctx.linux.unblock_signals(FORWARDED + (signal.SIGCHLD,))  # the API's caller holds SIGCHLD
+        ctx.linux.unblock_signals(UNBLOCKED_AT_EXEC)
         code, message = exec_failure(ctx, ctx.env)
     except BaseException as e:
         code, message = setup_failure(ctx, e)

@@ -190,9 +190,9 @@ class Linux(Processes, Files, Signals, Terminals, Network):
         states, at-fork handlers), the GIL is held across it, and with a NULL stack the
         child runs on a copy-on-write copy of this thread's stack. The runtime is
         single-threaded, so no lock can be held by a thread that does not exist in the
-        child. The Python API's fork of a caller with threads is the exception: as after
-        os.fork(), a lock another thread held stays held in the child; here glibc's own
-        too (malloc's arenas), which its fork(3) takes around the call.
+        child. The Python API's fork of a caller with threads and a SIGCHLD handler is the
+        exception: as after os.fork(), a lock another thread held stays held in the child;
+        here glibc's own too (malloc's arenas), which its fork(3) takes around the call.
         """
         import ctypes
 

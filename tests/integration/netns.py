@@ -194,7 +194,7 @@ def netlink_view(routes):
         lines += sorted(f"{names.get(a['index'])} {a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in ipr.get_addr())
         if routes:
             lines += sorted(
-                " ".join(str(field) for field in (r["family"], r.get_attr("RTA_TABLE"), r.get_attr("RTA_DST"), r["dst_len"],
+                " ".join(str(field) for field in (r["family"], r.get_attr("RTA_DST"), r["dst_len"],
                                                   r.get_attr("RTA_GATEWAY"), names.get(r.get_attr("RTA_OIF")), r["proto"], r["scope"], r["type"]))
                 for r in ipr.get_routes()
                 if r.get_attr("RTA_TABLE") == MAIN_TABLE

@@ -15,6 +15,7 @@ import (the *_at calls) is real."""
 
 import fcntl
 import os
+import signal
 
 from runtime.linux.files import Files
 
@@ -60,8 +61,8 @@ class FakeLinux:
     def _real(self, path):
         return self.host is not None and str(path).startswith(self.host)
 
-    def clone(self, flags, cgroup=None, exit_signal=17):  # recorded when not SIGCHLD (17)
-        self._record("clone", flags, *([] if cgroup is None else [cgroup]), *([] if exit_signal == 17 else [{"exit_signal": exit_signal}]))
+    def clone(self, flags, cgroup=None, exit_signal=signal.SIGCHLD):  # recorded when not SIGCHLD
+        self._record("clone", flags, *([] if cgroup is None else [cgroup]), *([] if exit_signal == signal.SIGCHLD else [{"exit_signal": exit_signal}]))
         return self.next_pid
 
     def unshare(self, flags):
